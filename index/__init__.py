@@ -1,0 +1,18 @@
+"""Documents in, a searchable index out: loading, chunking, embedding, storing."""
+
+from index.loaders import Document, LoadError, load
+from index.pipeline import IngestReport, ingest
+from index.store import IndexBusyError, ModelMismatchError, NoIndexError, StoreError, open_index
+
+__all__ = [
+    "Document",
+    "IndexBusyError",
+    "IngestReport",
+    "LoadError",
+    "ModelMismatchError",
+    "NoIndexError",
+    "StoreError",
+    "ingest",
+    "load",
+    "open_index",
+]

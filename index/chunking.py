@@ -1,0 +1,111 @@
+"""Sentence-aware chunking with exact character offsets and a hard token bound.
+
+The embedding model silently truncates past its window, so every chunk is sized with the
+model's own tokenizer. WordPiece and SentencePiece pre-tokenize on whitespace, so the token
+count of sentences joined by whitespace is the sum of their counts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from index.loaders import Document
+
+# A sentence ends at terminal punctuation (plus closing quotes/brackets) before whitespace,
+# or at a blank line.
+_BOUNDARY = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)|\n[ \t]*\n")
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:[A-Za-z]\.)+[A-Za-z]?|\b(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Inc|Ltd|Co|Corp|vs|etc|No|Fig|Gen|Gov|Sen|Rep)\.)$"
+)
+
+
+class Tokenizer(Protocol):
+    """The part of a Hugging Face fast tokenizer the chunker uses."""
+
+    def __call__(self, text: list[str], **kwargs) -> dict: ...
+
+
+@dataclass(frozen=True)
+class Chunk:
+    index: int
+    start: int
+    end: int
+    text: str
+    page: int | None
+    tokens: int
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Spans of sentences in text[start:end], trimmed of surrounding whitespace."""
+    end = len(text) if end is None else end
+    spans, begin = [], start
+    for match in _BOUNDARY.finditer(text, start, end):
+        stop = match.end()
+        if match.group().startswith(".") and _ABBREVIATION.search(text, max(begin, stop - 12), stop):
+            continue
+        spans.append((begin, stop))
+        begin = stop
+    spans.append((begin, end))
+    return [trimmed for span in spans if (trimmed := _trim(text, *span))]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
+
+
+def chunk_document(
+    document: Document, tokenizer: Tokenizer, max_tokens: int, overlap_tokens: int = 32
+) -> list[Chunk]:
+    """Pack whole sentences into chunks of at most max_tokens (special tokens excluded)."""
+    chunks: list[Chunk] = []
+    for span_start, span_end, page in document.spans():
+        units = _units(document.text, span_start, span_end, tokenizer, max_tokens)
+        for start, end, tokens in _pack(units, max_tokens, overlap_tokens):
+            chunks.append(Chunk(len(chunks), start, end, document.text[start:end], page, tokens))
+    return chunks
+
+
+def _units(text: str, start: int, end: int, tokenizer: Tokenizer, max_tokens: int):
+    """Sentences as (start, end, tokens); a sentence longer than max_tokens is cut at tokens."""
+    spans = sentence_spans(text, start, end)
+    encoded = tokenizer(
+        [text[s:e] for s, e in spans], add_special_tokens=False, return_offsets_mapping=True
+    )
+    units = []
+    for (s, e), offsets in zip(spans, encoded["offset_mapping"]):
+        if len(offsets) <= max_tokens:
+            units.append((s, e, len(offsets)))
+            continue
+        for i in range(0, len(offsets), max_tokens):
+            piece = offsets[i : i + max_tokens]
+            if trimmed := _trim(text, s + piece[0][0], s + piece[-1][1]):
+                units.append((*trimmed, len(piece)))
+    return units
+
+
+def _pack(units, max_tokens: int, overlap_tokens: int):
+    current: list[tuple[int, int, int]] = []
+    for unit in units:
+        if current and sum(u[2] for u in current) + unit[2] > max_tokens:
+            yield current[0][0], current[-1][1], sum(u[2] for u in current)
+            current = _overlap(current, overlap_tokens, max_tokens - unit[2])
+        current.append(unit)
+    if current:
+        yield current[0][0], current[-1][1], sum(u[2] for u in current)
+
+
+def _overlap(units, overlap_tokens: int, room: int):
+    """Trailing whole sentences of the previous chunk to repeat, within the budget."""
+    kept, total = [], 0
+    for unit in reversed(units[1:]):
+        if total + unit[2] > min(overlap_tokens, room):
+            break
+        kept.insert(0, unit)
+        total += unit[2]
+    return kept

