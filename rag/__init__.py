@@ -1,0 +1,7 @@
+"""Question answering over your documents, with every answer cited to an exact passage."""
+
+from rag.answer import Answer, Citation, Passage
+from rag.pipeline import Pipeline, QuestionError, ask
+from rag.settings import Settings
+
+__all__ = ["Answer", "Citation", "Passage", "Pipeline", "QuestionError", "Settings", "ask"]

@@ -1,0 +1,47 @@
+"""What an answer is: text, the passages it was drawn from, and exact cited spans."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+DECLINE = "I don't know: the documents do not answer this question."
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved span of a document: `text == text(source)[start:end]`."""
+
+    n: int
+    source: str
+    start: int
+    end: int
+    text: str
+    page: int | None
+    score: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    """The exact quoted span supporting part of an answer: `quote == text(source)[start:end]`."""
+
+    n: int
+    source: str
+    start: int
+    end: int
+    quote: str
+    page: int | None
+    score: float
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation]
+    passages: list[Passage]
+    generator: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

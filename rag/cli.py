@@ -1,0 +1,88 @@
+"""The `rag` command: ingest documents, ask questions."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from rag.settings import Settings
+
+EXIT_OK, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Question answering over your documents, with every answer cited."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1)
+@click.option("--rebuild", is_flag=True, help="Re-index everything; the old index stays live until done.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool) -> None:
+    """Index files and folders (default: seeds/). Re-running embeds only what changed."""
+    from index import StoreError, ingest as run_ingest
+
+    try:
+        report = run_ingest(
+            list(paths) or ["seeds"], rebuild=rebuild, progress=not as_json, **Settings().index_args()
+        )
+    except (StoreError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))
+    else:
+        click.echo(
+            f"{report.documents} documents, {report.chunks_total} chunks indexed "
+            f"({report.added} added, {report.updated} updated, {report.removed} removed, "
+            f"{report.unchanged} unchanged; {report.chunks_embedded} chunks embedded) "
+            f"in {report.seconds:.1f} s"
+        )
+        for skipped in report.skipped:
+            click.echo(f"skipped (unsupported type): {skipped}")
+        for error in report.errors:
+            click.echo(f"failed: {error['source']}: {error['error']}", err=True)
+    sys.exit(EXIT_PARTIAL if report.errors else EXIT_OK)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
+@click.option("-k", "--k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve.")
+@click.option("--generator", default=None, help="Answerer to use (default: RAG_GENERATOR).")
+def ask(question: str, as_json: bool, k: int | None, generator: str | None) -> None:
+    """Answer QUESTION from the indexed documents, citing the passages used."""
+    from index import StoreError
+    from rag.pipeline import QuestionError, pipeline_for
+
+    try:
+        answer = pipeline_for(Settings()).ask(question, k=k, generator=generator)
+    except (QuestionError, StoreError, ValueError) as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        return
+    click.echo(answer.answer)
+    shown = answer.citations if answer.citations else answer.passages
+    click.echo("\nSources:" if answer.citations else "\nClosest passages:")
+    for item in shown:
+        where = item.source + (f", page {item.page}" if item.page else "")
+        quote = getattr(item, "quote", None) or item.text
+        click.echo(f"  [{item.n}] {where} (chars {item.start}-{item.end})")
+        click.echo(f"      \u201c{_shorten(quote, 300)}\u201d")
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,143 @@
+"""The extractive answerer: the best one to three sentences of the passages, each cited.
+
+No language model: it is instant, deterministic, and the baseline every other answerer
+is measured against. A sentence's evidence score blends its embedding similarity to the
+question with how much of the question's vocabulary it contains (rarer words weigh more);
+below `min_evidence` the answer is an honest decline.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.chunking import sentence_spans
+from rag.answer import DECLINE, Citation, Passage
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Question words and fillers that say nothing about where the answer is.
+_FILLER = frozenset(
+    """a an and are as at be been being but by can could did do does doing for from had has
+    have how i if in into is it its me much many my of on or our she he so than that the
+    their them then there these they this those to was we were what when where which who
+    whom whose why will with would you your about according article say said says tell""".split()
+)
+_SUFFIXES = ("ies", "ing", "ed", "es", "s", "ly")
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to match plurals and tenses, never over-merging."""
+    word = word.lower().removesuffix("\u2019s").removesuffix("'s")
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def content_terms(text: str) -> list[str]:
+    return list(dict.fromkeys(stem(w) for w in _WORD.findall(text) if w.lower() not in _FILLER))
+
+
+@dataclass(frozen=True)
+class Sentence:
+    passage: Passage
+    start: int  # offsets in the document, like the passage's
+    end: int
+    text: str
+    terms: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Scored:
+    sentence: Sentence
+    evidence: float
+    similarity: float
+    coverage: float
+
+
+class ExtractiveAnswerer:
+    name = "extractive"
+
+    def __init__(
+        self,
+        embedder,
+        min_evidence: float,
+        similarity_weight: float = 0.6,
+        max_sentences: int = 3,
+        max_candidates: int = 24,
+    ):
+        self.embedder = embedder
+        self.min_evidence = min_evidence
+        self.similarity_weight = similarity_weight
+        self.max_sentences = max_sentences
+        self.max_candidates = max_candidates
+
+    def answer(self, question: str, passages: list[Passage]) -> tuple[str, list[Citation], bool]:
+        """(answer text, citations, refused)."""
+        ranked = self.score(question, passages)
+        if not ranked or ranked[0].evidence < self.min_evidence:
+            return DECLINE, [], True
+        chosen = self._select(ranked)
+        parts, citations = [], []
+        for scored in chosen:
+            s = scored.sentence
+            parts.append(f"{s.text} [{s.passage.n}]")
+            citations.append(
+                Citation(s.passage.n, s.passage.source, s.start, s.end, s.text,
+                         s.passage.page, round(scored.evidence, 4))
+            )
+        return " ".join(parts), citations, False
+
+    def score(self, question: str, passages: list[Passage]) -> list[Scored]:
+        """Sentences of the passages, best evidence first."""
+        sentences = split_sentences(passages)
+        if not sentences:
+            return []
+        terms = content_terms(question)
+        weights = _idf(terms, sentences)
+        total = sum(weights.values()) or 1.0
+        coverage = [sum(weights[t] for t in terms if t in s.terms) / total for s in sentences]
+        # Embed only the lexically likeliest sentences; the rest keep similarity 0.
+        order = sorted(range(len(sentences)), key=lambda i: -coverage[i])[: self.max_candidates]
+        vectors = self.embedder.embed_cached([sentences[i].text for i in order])
+        similarity = np.zeros(len(sentences), dtype=np.float32)
+        similarity[order] = vectors @ self.embedder.embed_query(question)
+        w = self.similarity_weight
+        scored = [
+            Scored(s, float(w * similarity[i] + (1 - w) * coverage[i]), float(similarity[i]), coverage[i])
+            for i, s in enumerate(sentences)
+        ]
+        return sorted(scored, key=lambda x: x.evidence, reverse=True)
+
+    def _select(self, ranked: list[Scored]) -> list[Scored]:
+        """The best sentence, plus up to two close runners-up that add new words."""
+        best = ranked[0]
+        chosen = [best]
+        for candidate in ranked[1:]:
+            if len(chosen) == self.max_sentences or candidate.evidence < 0.9 * best.evidence:
+                break
+            seen = frozenset().union(*(c.sentence.terms for c in chosen))
+            if candidate.sentence.terms - seen:
+                chosen.append(candidate)
+        return chosen
+
+
+def split_sentences(passages: list[Passage]) -> list[Sentence]:
+    sentences = []
+    for passage in passages:
+        for start, end in sentence_spans(passage.text):
+            text = passage.text[start:end]
+            sentences.append(
+                Sentence(passage, passage.start + start, passage.start + end, text,
+                         frozenset(content_terms(text)))
+            )
+    return sentences
+
+
+def _idf(terms: list[str], sentences: list[Sentence]) -> dict[str, float]:
+    """Inverse frequency among the candidate sentences; a term none contains weighs most."""
+    n = len(sentences)
+    return {t: math.log(1 + n / (1 + sum(t in s.terms for s in sentences))) for t in terms}

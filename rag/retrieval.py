@@ -1,0 +1,97 @@
+"""Hybrid retrieval: dense (Chroma) and keyword (FTS5 BM25) fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+
+from rag.answer import Passage
+
+_WORDS = re.compile(r"\w+")
+
+
+def reciprocal_rank_fusion(
+    rankings: list[list[str]], weights: list[float], rrf_k: int = 60
+) -> list[tuple[str, float]]:
+    """Fuse ranked id lists: score(id) = sum of weight / (rrf_k + rank)."""
+    scores: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (rrf_k + rank)
+    return sorted(scores.items(), key=lambda pair: pair[1], reverse=True)
+
+
+class HybridRetriever(BaseRetriever):
+    """Top-k passages for a query; overlapping chunks of one document come back merged.
+
+    Dense retrieval leads (keyword_weight < 1): plain BM25 is weaker on paraphrased
+    questions and, weighted equally, drags good dense hits down (README, Results).
+    """
+
+    index: Any
+    embedder: Any
+    k: int = 5
+    fetch_k: int = 30
+    keyword_weight: float = 0.5
+    rrf_k: int = 60
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun | None = None
+    ) -> list[Document]:
+        return [_to_document(p) for p in self.passages(query)]
+
+    def passages(self, query: str, k: int | None = None) -> list[Passage]:
+        k = k or self.k
+        dense = self.index.vectors.query(self.embedder.embed_query(query), self.fetch_k)
+        keyword = self.index.catalog.keyword_search(query, self.fetch_k)
+        fused = reciprocal_rank_fusion(
+            [[i for i, _ in dense], [i for i, _ in keyword]], [1.0, self.keyword_weight], self.rrf_k
+        )
+        # The catalog decides what exists: vectors of uncommitted chunks are dropped here.
+        chunks = self.index.catalog.chunks([i for i, _ in fused])
+        ranked = [(chunks[i], score) for i, score in fused if i in chunks]
+        return merge_passages(ranked, k)
+
+
+def merge_passages(ranked: list[tuple[Any, float]], k: int) -> list[Passage]:
+    """Best-first chunks into at most k passages: a chunk overlapping or touching a kept
+    passage of the same document extends it; a near-duplicate of one is dropped."""
+    kept: list[dict] = []
+    for chunk, score in ranked:
+        same_doc = [p for p in kept if p["source"] == chunk.source]
+        joined = next((p for p in same_doc if chunk.start <= p["end"] and chunk.end >= p["start"]), None)
+        if joined:
+            _extend(joined, chunk)
+            continue
+        if any(_near_duplicate(p["text"], chunk.text) for p in kept):
+            continue
+        if len(kept) == k:
+            continue
+        kept.append({"source": chunk.source, "start": chunk.start, "end": chunk.end,
+                     "text": chunk.text, "page": chunk.page, "score": score})
+    return [Passage(n=n, **p) for n, p in enumerate(kept, start=1)]
+
+
+def _extend(passage: dict, chunk) -> None:
+    if chunk.start < passage["start"]:
+        passage["text"] = chunk.text[: passage["start"] - chunk.start] + passage["text"]
+        passage["start"] = chunk.start
+    if chunk.end > passage["end"]:
+        passage["text"] += chunk.text[passage["end"] - chunk.start :]
+        passage["end"] = chunk.end
+
+
+def _near_duplicate(a: str, b: str, threshold: float = 0.9) -> bool:
+    words_a, words_b = set(_WORDS.findall(a.lower())), set(_WORDS.findall(b.lower()))
+    if not words_a or not words_b:
+        return a == b
+    return len(words_a & words_b) / len(words_a | words_b) >= threshold
+
+
+def _to_document(passage: Passage) -> Document:
+    metadata = {key: value for key, value in vars(passage).items() if key != "text"}
+    return Document(page_content=passage.text, metadata=metadata)
