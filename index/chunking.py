@@ -75,18 +75,37 @@ def _units(text: str, start: int, end: int, tokenizer: Tokenizer, max_tokens: in
     """Sentences as (start, end, tokens); a sentence longer than max_tokens is cut at tokens."""
     spans = sentence_spans(text, start, end)
     encoded = tokenizer(
-        [text[s:e] for s, e in spans], add_special_tokens=False, return_offsets_mapping=True
+        [text[s:e] for s, e in spans],
+        add_special_tokens=False,
+        return_offsets_mapping=True,
+        verbose=False,
     )
     units = []
     for (s, e), offsets in zip(spans, encoded["offset_mapping"]):
         if len(offsets) <= max_tokens:
             units.append((s, e, len(offsets)))
-            continue
-        for i in range(0, len(offsets), max_tokens):
-            piece = offsets[i : i + max_tokens]
-            if trimmed := _trim(text, s + piece[0][0], s + piece[-1][1]):
-                units.append((*trimmed, len(piece)))
+        else:
+            units.extend(_cut_long_sentence(text, s, offsets, tokenizer, max_tokens))
     return units
+
+
+def _cut_long_sentence(text: str, base: int, offsets, tokenizer: Tokenizer, max_tokens: int):
+    """Pieces of at most max_tokens, cut where whitespace separates two tokens when possible;
+    each piece is re-tokenized, since a cut inside a word changes how its rest tokenizes."""
+    first = 0
+    while first < len(offsets):
+        last = min(first + max_tokens, len(offsets))
+        if last < len(offsets):
+            last = next((i for i in range(last, first, -1) if offsets[i][0] > offsets[i - 1][1]), last)
+        while True:
+            start, end = base + offsets[first][0], base + offsets[last - 1][1]
+            count = len(tokenizer(text[start:end], add_special_tokens=False, verbose=False)["input_ids"])
+            if count <= max_tokens or last - first == 1:
+                break
+            last -= count - max_tokens
+        if trimmed := _trim(text, start, end):
+            yield (*trimmed, count)
+        first = last
 
 
 def _pack(units, max_tokens: int, overlap_tokens: int):

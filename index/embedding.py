@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import threading
 from collections import OrderedDict
@@ -33,8 +34,10 @@ class Embedder:
         self.path = Path(model_path or default_model_path())
         if not self.path.is_dir():
             raise FileNotFoundError(f"embedding model folder not found: {self.path}")
-        # The name recorded in an index: the packaged default's folder is just "model".
-        self.name = DEFAULT_MODEL_NAME if model_path is None else self.path.name
+        self.fingerprint = fingerprint(self.path)
+        # A readable label for messages; the packaged default's folder is just "model".
+        is_default = self.fingerprint == fingerprint(Path(default_model_path()))
+        self.name = DEFAULT_MODEL_NAME if is_default else self.path.name
         self.batch_size = batch_size
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._recent_lock = threading.Lock()
@@ -88,6 +91,22 @@ class Embedder:
             while len(self._recent) > capacity:
                 self._recent.popitem(last=False)
         return vectors
+
+
+@functools.lru_cache(maxsize=8)
+def fingerprint(folder: Path) -> str:
+    """Identity of a model folder: its configuration files and the sizes of its weights,
+    so a copied folder is the same model and a different model in a same-named folder is not."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file():
+            continue
+        relative = path.relative_to(folder).as_posix()
+        if path.suffix == ".json":
+            digest.update(relative.encode() + path.read_bytes())
+        elif path.suffix in (".safetensors", ".bin", ".pt", ".onnx"):
+            digest.update(f"{relative}:{path.stat().st_size}".encode())
+    return digest.hexdigest()[:16]
 
 
 def load_embedder(model_path: str | None = None) -> Embedder:

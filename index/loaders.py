@@ -102,13 +102,30 @@ def decode_text(data: bytes) -> str:
     except UnicodeDecodeError:
         if b"\x00" in data:
             raise LoadError("binary data, not text") from None
-        best = charset_normalizer.from_bytes(data).best()
-        if best is None:
-            raise LoadError("binary data, not text") from None
-        text = str(best)
+        text = _western(data) or _detected(data)
     if _looks_binary(text):
         raise LoadError("binary data, not text")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _western(data: bytes) -> str | None:
+    """Windows-1252/Latin-1 text, the commonest legacy encoding, which detectors misjudge
+    on short texts. Accepted only where accented letters are a minority of the letters:
+    text in a non-Latin script read this way would be all accents."""
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    letters = [c for c in text if c.isalpha()]
+    foreign = sum(not c.isascii() for c in letters)
+    return text if letters and foreign <= 0.3 * len(letters) else None
+
+
+def _detected(data: bytes) -> str:
+    best = charset_normalizer.from_bytes(data).best()
+    if best is None:
+        raise LoadError("binary data, not text")
+    return str(best)
 
 
 def _strict(data: bytes, encoding: str) -> str:
@@ -129,7 +146,6 @@ def _looks_binary(text: str) -> bool:
 
 def _pdf(data: bytes) -> tuple[str, list[Page]]:
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -138,8 +154,8 @@ def _pdf(data: bytes) -> tuple[str, list[Page]]:
         page_texts = [(page.extract_text() or "").strip() for page in reader.pages]
     except LoadError:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-        raise LoadError(f"corrupt or unreadable PDF: {exc}") from exc
+    except Exception as exc:  # pypdf raises many types on damaged files; all mean "corrupt"
+        raise LoadError(f"corrupt or unreadable PDF: {_describe(exc)}") from exc
     if not any(page_texts):
         raise LoadError("PDF has no extractable text (scanned images need OCR first)")
     pages, parts, offset = [], [], 0
@@ -157,6 +173,7 @@ def _pdf(data: bytes) -> tuple[str, list[Page]]:
 
 def _docx(data: bytes) -> str:
     import docx
+    import docx.table
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -165,13 +182,22 @@ def _docx(data: bytes) -> str:
         document = docx.Document(io.BytesIO(data))
     except LoadError:
         raise
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise LoadError(f"corrupt or unreadable DOCX: {exc}") from exc
-    blocks = [p.text.strip() for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            blocks.append(" | ".join(cell.text.strip() for cell in row.cells))
-    return "\n\n".join(block for block in blocks if block)
+    except Exception as exc:  # zipfile, lxml and python-docx each have their own errors
+        raise LoadError(f"corrupt or unreadable DOCX: {_describe(exc)}") from exc
+    blocks = []
+    for block in document.iter_inner_content():  # paragraphs and tables in reading order
+        if isinstance(block, docx.table.Table):
+            for row in block.rows:
+                cells = [cell.text.strip() for cell in row.cells]
+                if any(cells):
+                    blocks.append(" | ".join(cells))
+        elif block.text.strip():
+            blocks.append(block.text.strip())
+    return "\n\n".join(blocks)
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
 
 
 _INVISIBLE_TAGS = ("script", "style", "noscript", "template", "head", "iframe", "svg")

@@ -58,7 +58,7 @@ def ingest(
     files = _discover(roots, report)
     embedder = load_embedder(embed_model)
     with writing(Path(home), chroma_host, chroma_port, rebuild) as index:
-        index.claim_model(embedder.name)
+        index.check_model(embedder, claim=True)
         _delete_orphans(index)
         known = index.catalog.documents()
         batch: list[tuple[Document, list[Chunk]]] = []

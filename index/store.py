@@ -42,16 +42,23 @@ class Index:
 
     @property
     def model(self) -> str | None:
+        """The label of the embedding model that built this index."""
         return self.catalog.get_meta("embed_model")
 
-    def claim_model(self, name: str) -> None:
-        """Record the embedding model, or refuse one that differs from the index's."""
-        if self.model is None:
-            self.catalog.set_meta("embed_model", name)
-        elif self.model != name:
+    def check_model(self, embedder, claim: bool = False) -> None:
+        """Refuse an embedder other than the one that built the index; with claim, an
+        empty index records this one."""
+        recorded = self.catalog.get_meta("embed_model_fingerprint")
+        if recorded is None:
+            if claim:
+                self.catalog.set_meta("embed_model", embedder.name)
+                self.catalog.set_meta("embed_model_fingerprint", embedder.fingerprint)
+            return
+        if recorded != embedder.fingerprint:
             raise ModelMismatchError(
-                f"this index was built with embedding model {self.model!r}, not {name!r}: "
-                "vectors from two models cannot be mixed. Use that model, or re-ingest with --rebuild."
+                f"this index was built with embedding model {self.model!r}, not "
+                f"{embedder.name!r} ({embedder.path}): vectors from two models cannot be mixed. "
+                "Use that model, or re-ingest with --rebuild."
             )
 
     def drop(self) -> None:

@@ -1,0 +1,77 @@
+"""Shared fixtures: an isolated RAG_HOME for every test, the real embedder, real documents."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Never reach a model hub, whatever a test imports first.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from helpers import make_docs  # noqa: E402  (tests/ is on sys.path via this conftest)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _working_directory_untouched():
+    """Fail the run if any test created ./.rag in the working directory."""
+    cwd_home = Path.cwd() / ".rag"
+    existed = cwd_home.exists()
+    yield
+    assert existed or not cwd_home.exists(), f"a test wrote an index to {cwd_home}"
+
+
+@pytest.fixture(autouse=True)
+def rag_home(tmp_path_factory, monkeypatch) -> Path:
+    """Point RAG_HOME at a fresh folder so no test touches the working directory's .rag/."""
+    home = tmp_path_factory.mktemp("rag-home")
+    monkeypatch.setenv("RAG_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from index.embedding import load_embedder
+
+    return load_embedder()
+
+
+@pytest.fixture(scope="session")
+def tokenizer(embedder):
+    return embedder.tokenizer
+
+
+@pytest.fixture
+def docs(tmp_path) -> dict[str, Path]:
+    """One real file of every supported format in tmp_path/docs."""
+    return make_docs(tmp_path / "docs")
+
+
+@pytest.fixture(scope="session")
+def session_docs(tmp_path_factory) -> dict[str, Path]:
+    """The same files, built once for read-only tests."""
+    return make_docs(tmp_path_factory.mktemp("docs"))
+
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+
+
+@pytest.fixture(scope="session")
+def seed_home(tmp_path_factory) -> Path:
+    """One index of the seed article for the whole session (read-only for tests)."""
+    from index import ingest
+
+    home = tmp_path_factory.mktemp("seed-index")
+    report = ingest([str(SEEDS)], home=home)
+    assert report.errors == [] and report.added == 1
+    return home
+
+
+@pytest.fixture(scope="session")
+def seed_pipeline(seed_home):
+    from rag import Pipeline, Settings
+
+    return Pipeline(Settings(home=seed_home))

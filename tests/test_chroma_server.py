@@ -1,0 +1,148 @@
+"""ingest() and open_index() against a real `chroma run` server instead of embedded Chroma."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import SEED
+
+from index import ingest, open_index
+from index.store import current_generation
+
+pytestmark = pytest.mark.server
+
+HOST = "127.0.0.1"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _client(port: int):
+    import chromadb
+    from chromadb.config import Settings
+
+    return chromadb.HttpClient(host=HOST, port=port, settings=Settings(anonymized_telemetry=False))
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    chroma = Path(sys.executable).parent / "chroma"
+    if not chroma.exists():
+        pytest.fail(f"the chroma CLI is not installed beside {sys.executable}")
+    data = tmp_path_factory.mktemp("chroma-server")
+    port = _free_port()
+    log = open(data / "server.log", "wb")
+    process = subprocess.Popen(
+        [str(chroma), "run", "--path", str(data / "db"), "--host", HOST, "--port", str(port)],
+        cwd=data,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"chroma run exited with {process.returncode}: {(data / 'server.log').read_text()[-2000:]}")
+            try:
+                _client(port).heartbeat()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    pytest.fail("chroma server did not answer its heartbeat within 60 s")
+                time.sleep(0.25)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(15)
+        log.close()
+
+
+def _corpus(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True)
+    files = [folder / "seed.txt", folder / "owls.md", folder / "tides.txt"]
+    shutil.copy(SEED, files[0])
+    files[1].write_text("# Owls\n\nBarn owls hunt voles at night. Their hearing is extraordinarily sharp.")
+    files[2].write_text("Spring tides happen near the new moon. Neap tides are weaker.")
+    return files
+
+
+def test_ingest_into_a_chroma_server(chroma_server, tmp_path, embedder):
+    port = chroma_server
+    home = tmp_path / "home"
+    files = _corpus(tmp_path / "docs")
+
+    report = ingest([tmp_path / "docs"], home=home, chroma_host=HOST, chroma_port=port)
+    assert report.errors == [] and report.added == report.documents == 3
+    assert report.chunks_total >= 4
+    assert not (home / "chroma").exists(), "vectors were written to embedded Chroma"
+
+    # A fresh client sees the collection with every chunk in it.
+    collection_name = f"rag-{current_generation(home)}"
+    collection = _client(port).get_collection(collection_name)
+    assert collection.count() == report.chunks_total
+    server_ids = set(collection.get(include=[])["ids"])
+
+    index = open_index(home, HOST, port)
+    try:
+        assert set(index.catalog.chunk_ids()) == server_ids
+        assert index.vectors.count() == report.chunks_total
+        hits = index.vectors.query(embedder.embed_query("barn owls hunting voles at night"), 3)
+        assert len(hits) == 3
+        best = index.catalog.chunks([hits[0][0]])[hits[0][0]]
+        assert best.source == str(files[1])
+        assert hits[0][1] > hits[-1][1]
+        seed_hit = index.vectors.query(embedder.embed_query("Nvidia lost market value"), 1)[0][0]
+        assert index.catalog.chunks([seed_hit])[seed_hit].source == str(files[0])
+    finally:
+        index.close()
+
+    # Incremental changes reach the server too: stale vectors are deleted there.
+    index = open_index(home, HOST, port)
+    try:
+        old_tides = set(index.catalog.chunk_ids([str(files[2])]))
+    finally:
+        index.close()
+    assert old_tides
+    files[2].write_text("Tidal bores surge up narrow estuaries.")
+    files[1].unlink()
+    report = ingest([tmp_path / "docs"], home=home, chroma_host=HOST, chroma_port=port)
+    assert (report.updated, report.removed, report.unchanged) == (1, 1, 1)
+    assert report.chunks_embedded == 1
+    collection = _client(port).get_collection(collection_name)
+    now = set(collection.get(include=[])["ids"])
+    assert collection.count() == report.chunks_total == len(now)
+    assert not now & old_tides
+    index = open_index(home, HOST, port)
+    try:
+        assert set(index.catalog.chunk_ids()) == now
+    finally:
+        index.close()
+    assert not (home / "chroma").exists()
+
+
+def test_rebuild_on_a_server_replaces_the_collection(chroma_server, tmp_path):
+    port = chroma_server
+    home = tmp_path / "home"
+    _corpus(tmp_path / "docs")
+    ingest([tmp_path / "docs"], home=home, chroma_host=HOST, chroma_port=port)
+    old = f"rag-{current_generation(home)}"
+    report = ingest([tmp_path / "docs"], home=home, chroma_host=HOST, chroma_port=port, rebuild=True)
+    new = f"rag-{current_generation(home)}"
+    assert new != old
+    names = {c.name for c in _client(port).list_collections()}
+    assert new in names and old not in names
+    assert _client(port).get_collection(new).count() == report.chunks_total
+    assert not (home / "chroma").exists()
