@@ -14,8 +14,8 @@ from typing import Protocol
 from index.loaders import Document
 
 # A sentence ends at terminal punctuation (plus closing quotes/brackets) before whitespace,
-# or at a blank line.
-_BOUNDARY = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)|\n[ \t]*\n")
+# or at a blank line. An ellipsis does not end one: it mostly elides inside a quote.
+_BOUNDARY = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s)|\n[ \t]*\n")
 _ABBREVIATION = re.compile(
     r"(?:\b(?:[A-Za-z]\.)+[A-Za-z]?|\b(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Inc|Ltd|Co|Corp|vs|etc|No|Fig|Gen|Gov|Sen|Rep)\.)$"
 )

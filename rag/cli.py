@@ -85,4 +85,15 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def main() -> None:
-    cli()
+    """Entry point: usage errors exit 1 (click's default is 2, which means partial ingest)."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+
+
+if __name__ == "__main__":
+    main()

@@ -2,43 +2,78 @@
 
 No language model: it is instant, deterministic, and the baseline every other answerer
 is measured against. A sentence's evidence score blends its embedding similarity to the
-question with how much of the question's vocabulary it contains (rarer words weigh more);
-below `min_evidence` the answer is an honest decline.
+question with how much of the question's vocabulary it contains (rarer words weigh more),
+discounted when it lacks the kind of answer asked for (a number for "how many"); below
+`min_evidence` the answer is an honest decline. The weights and the threshold were chosen
+on ClapNQ and SQuAD 2.0 dev data (bench/calibrate.py, README "Results").
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
+import snowballstemmer
 
 from index.chunking import sentence_spans
 from rag.answer import DECLINE, Citation, Passage
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
 # Question words and fillers that say nothing about where the answer is.
 _FILLER = frozenset(
     """a an and are as at be been being but by can could did do does doing for from had has
     have how i if in into is it its me much many my of on or our she he so than that the
     their them then there these they this those to was we were what when where which who
-    whom whose why will with would you your about according article say said says tell""".split()
+    whom whose why will with would you your about according article say said says tell
+    his him her hers get got type kind""".split()
 )
-_SUFFIXES = ("ies", "ing", "ed", "es", "s", "ly")
+_STEMMER = snowballstemmer.stemmer("english")
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A light suffix stripper: enough to match plurals and tenses, never over-merging."""
-    word = word.lower().removesuffix("\u2019s").removesuffix("'s")
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return word
+    """Snowball (Porter 2) stem, as the keyword index stems: "shares" and "share" meet."""
+    return _STEMMER.stemWord(word.lower())
 
 
 def content_terms(text: str) -> list[str]:
-    return list(dict.fromkeys(stem(w) for w in _WORD.findall(text) if w.lower() not in _FILLER))
+    words = _WORD.findall(_POSSESSIVE.sub("", text))
+    return list(dict.fromkeys(stem(w) for w in words if len(w) > 1 and w.lower() not in _FILLER))
+
+
+# Questions that ask for a quantity or a time, and what a sentence answering them contains.
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|thousand|million|billion|trillion|dozen|half|once|twice)\b",
+    re.IGNORECASE,
+)
+_TIME = re.compile(
+    r"\b(january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|century|decade|"
+    r"years?|months?|weeks?|days?)\b",
+    re.IGNORECASE,
+)
+_ASKS_PERCENT = re.compile(r"\b(percent|percentage)\b", re.IGNORECASE)
+_ASKS_NUMBER = re.compile(
+    r"\bhow (much|many|long|old|far|big|large|high|often)\b|\bwhat (number|amount)\b",
+    re.IGNORECASE,
+)
+_ASKS_TIME = re.compile(r"^\s*when\b|\bwhat (date|time|year|day|month)\b|\bwhich year\b", re.IGNORECASE)
+
+
+def answers_the_type(question: str, sentence: str) -> bool:
+    """Whether a sentence holds the kind of answer asked for: a percentage, a number, a time."""
+    if _ASKS_PERCENT.search(question):
+        return "%" in sentence or "percent" in sentence.lower()
+    if _ASKS_NUMBER.search(question):
+        return bool(_NUMBER.search(sentence))
+    if _ASKS_TIME.search(question):
+        return bool(_NUMBER.search(sentence) or _TIME.search(sentence))
+    return True
 
 
 @dataclass(frozen=True)
@@ -65,13 +100,17 @@ class ExtractiveAnswerer:
         self,
         embedder,
         min_evidence: float,
-        similarity_weight: float = 0.6,
+        similarity_weight: float = 0.8,
+        wrong_type_factor: float = 0.7,
+        runner_up_ratio: float = 0.85,
         max_sentences: int = 3,
         max_candidates: int = 24,
     ):
         self.embedder = embedder
         self.min_evidence = min_evidence
         self.similarity_weight = similarity_weight
+        self.wrong_type_factor = wrong_type_factor
+        self.runner_up_ratio = runner_up_ratio
         self.max_sentences = max_sentences
         self.max_candidates = max_candidates
 
@@ -106,10 +145,12 @@ class ExtractiveAnswerer:
         similarity = np.zeros(len(sentences), dtype=np.float32)
         similarity[order] = vectors @ self.embedder.embed_query(question)
         w = self.similarity_weight
-        scored = [
-            Scored(s, float(w * similarity[i] + (1 - w) * coverage[i]), float(similarity[i]), coverage[i])
-            for i, s in enumerate(sentences)
-        ]
+        scored = []
+        for i, sentence in enumerate(sentences):
+            evidence = w * float(similarity[i]) + (1 - w) * coverage[i]
+            if not answers_the_type(question, sentence.text):
+                evidence *= self.wrong_type_factor
+            scored.append(Scored(sentence, evidence, float(similarity[i]), coverage[i]))
         return sorted(scored, key=lambda x: x.evidence, reverse=True)
 
     def _select(self, ranked: list[Scored]) -> list[Scored]:
@@ -117,7 +158,7 @@ class ExtractiveAnswerer:
         best = ranked[0]
         chosen = [best]
         for candidate in ranked[1:]:
-            if len(chosen) == self.max_sentences or candidate.evidence < 0.9 * best.evidence:
+            if len(chosen) == self.max_sentences or candidate.evidence < self.runner_up_ratio * best.evidence:
                 break
             seen = frozenset().union(*(c.sentence.terms for c in chosen))
             if candidate.sentence.terms - seen:

@@ -6,7 +6,7 @@ import functools
 import re
 import time
 
-from index import ModelMismatchError, open_index
+from index import open_index
 from index.embedding import load_embedder
 from index.store import current_generation
 from rag.answer import Answer
@@ -50,11 +50,7 @@ class Pipeline:
         home = self.settings.home
         if self._index is None or self._index.generation != current_generation(home):
             index = open_index(home, self.settings.chroma_host, self.settings.chroma_port)
-            if index.model not in (None, self.embedder.name):
-                raise ModelMismatchError(
-                    f"the index was built with {index.model!r} but RAG_EMBED_MODEL gives "
-                    f"{self.embedder.name!r}"
-                )
+            index.check_model(self.embedder)
             self._index = index
         return self._index
 

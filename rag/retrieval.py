@@ -36,7 +36,7 @@ class HybridRetriever(BaseRetriever):
     embedder: Any
     k: int = 5
     fetch_k: int = 30
-    keyword_weight: float = 0.5
+    keyword_weight: float = 0.25
     rrf_k: int = 60
 
     def _get_relevant_documents(

@@ -18,7 +18,7 @@ class Settings(BaseSettings):
     generator: str = Field("extractive", description="Answerer: extractive")
     k: int = Field(5, ge=1, le=50, description="Passages retrieved per question")
     min_evidence: float = Field(
-        0.45, description="Refuse below this evidence score (calibrated, see README)"
+        0.48, description="Refuse below this evidence score (calibrated, see README)"
     )
     max_question_chars: int = Field(4000, ge=1)
 

@@ -1,0 +1,62 @@
+"""The extractive answerer's parts on hand-made passages, with the real embedding model."""
+
+from rag.answer import DECLINE, Passage
+from rag.extractive import ExtractiveAnswerer, answers_the_type, content_terms
+
+TEXT = (
+    "The lighthouse was built in 1852 on the northern cape. "
+    "Its keeper, Ada Marsh, lit the lamp every evening. "
+    "Fog horns were added after a shipwreck."
+)
+
+
+def passage(n=1, source="doc.txt", start=100, text=TEXT):
+    return Passage(n, source, start, start + len(text), text, None, 0.5)
+
+
+def test_content_terms_stem_and_drop_question_words():
+    assert content_terms("When was DeepSeek\u2019s lighthouse built?") == ["deepseek", "lighthous", "built"]
+    assert content_terms("shares") == content_terms("share")
+
+
+def test_answer_types():
+    assert answers_the_type("How many ships sank?", "Three ships sank.")
+    assert not answers_the_type("How many ships sank?", "Ships sank.")
+    assert answers_the_type("By what percentage did it fall?", "It fell 3%.")
+    assert not answers_the_type("By what percentage did it fall?", "It fell by $3.")
+    assert answers_the_type("When was it built?", "It was built in May.")
+    assert answers_the_type("Who built it?", "Nobody knows.")
+
+
+def test_best_sentence_is_cited_with_document_offsets(embedder):
+    answerer = ExtractiveAnswerer(embedder, min_evidence=0.3)
+    text, citations, refused = answerer.answer("When was the lighthouse built?", [passage()])
+    assert not refused
+    assert citations[0].quote == "The lighthouse was built in 1852 on the northern cape."
+    assert (citations[0].start, citations[0].end) == (100, 100 + len(citations[0].quote))
+    assert text.startswith(citations[0].quote + " [1]")
+
+
+def test_citation_numbers_follow_the_passage(embedder):
+    other = passage(n=2, source="other.txt", start=0, text="Bananas are rich in potassium.")
+    answerer = ExtractiveAnswerer(embedder, min_evidence=0.3)
+    text, citations, _ = answerer.answer("Who lit the lamp of the lighthouse?", [other, passage(n=1)])
+    assert citations[0].n == 1 and "Ada Marsh" in citations[0].quote
+    assert "[2]" not in text
+
+
+def test_weak_evidence_is_a_refusal(embedder):
+    answerer = ExtractiveAnswerer(embedder, min_evidence=0.48)
+    text, citations, refused = answerer.answer("What is the capital of Mongolia?", [passage()])
+    assert refused and citations == [] and text == DECLINE
+
+
+def test_a_sentence_without_the_asked_number_scores_lower(embedder):
+    answerer = ExtractiveAnswerer(embedder, min_evidence=0.0)
+    with_number = answerer.score("How many keepers lived there?", [passage(text="Two keepers lived there.")])
+    without = answerer.score("How many keepers lived there?", [passage(text="Keepers lived there.")])
+    assert with_number[0].evidence > without[0].evidence
+
+
+def test_no_passages_is_a_refusal(embedder):
+    assert ExtractiveAnswerer(embedder, min_evidence=0.1).answer("Anything?", [])[2] is True
