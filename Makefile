@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXTRAS ?= test
+EXTRAS ?= test,local,ui
 
 .PHONY: run index test install clean
 

@@ -1,7 +1,7 @@
 """Documents in, a searchable index out: loading, chunking, embedding, storing."""
 
 from index.loaders import Document, LoadError, load
-from index.pipeline import IngestReport, ingest
+from index.pipeline import IngestReport, ingest, remove
 from index.store import IndexBusyError, ModelMismatchError, NoIndexError, StoreError, open_index
 
 __all__ = [
@@ -15,4 +15,5 @@ __all__ = [
     "ingest",
     "load",
     "open_index",
+    "remove",
 ]

@@ -87,6 +87,23 @@ def ingest(
     return report
 
 
+def remove(
+    sources: list[str],
+    *,
+    home: str | Path = ".rag",
+    chroma_host: str | None = None,
+    chroma_port: int | None = None,
+) -> list[str]:
+    """Remove documents from the index by source; returns the sources that were indexed."""
+    with writing(Path(home), chroma_host, chroma_port) as index:
+        _delete_orphans(index)
+        known = index.catalog.documents()
+        present = [source for source in sources if source in known]
+        if present:
+            _replace(index, [], present)
+    return present
+
+
 def _discover(roots: list[str], report: IngestReport) -> list[tuple[Path, str]]:
     """Supported files under the roots, as (path, source); folders are walked, links to
     folders are not followed (no loops)."""

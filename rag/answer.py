@@ -33,6 +33,22 @@ class Citation:
     score: float
 
 
+def no_problems() -> dict:
+    return {"invalid_citations": 0, "unsupported": []}
+
+
+@dataclass
+class Draft:
+    """What an answerer produces from passages, before timing and packaging."""
+
+    text: str
+    citations: list[Citation]
+    refused: bool
+    # Citations of passages that were not given (removed), and answer sentences that no
+    # cited quote supports (kept, flagged).
+    checks: dict = field(default_factory=no_problems)
+
+
 @dataclass
 class Answer:
     question: str
@@ -42,6 +58,7 @@ class Answer:
     passages: list[Passage]
     generator: str
     timings_ms: dict[str, float] = field(default_factory=dict)
+    checks: dict = field(default_factory=no_problems)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -60,16 +60,17 @@ def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool) -> None:
 def ask(question: str, as_json: bool, k: int | None, generator: str | None) -> None:
     """Answer QUESTION from the indexed documents, citing the passages used."""
     from index import StoreError
+    from rag.llm import ModelError
     from rag.pipeline import QuestionError, pipeline_for
 
     try:
-        answer = pipeline_for(Settings()).ask(question, k=k, generator=generator)
-    except (QuestionError, StoreError, ValueError) as exc:
+        stream = pipeline_for(Settings()).ask_stream(question, k=k, generator=generator)
+        answer = _print_stream(stream, echo=not as_json)
+    except (QuestionError, StoreError, ModelError, ValueError) as exc:
         _fail(str(exc))
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         return
-    click.echo(answer.answer)
     shown = answer.citations if answer.citations else answer.passages
     click.echo("\nSources:" if answer.citations else "\nClosest passages:")
     for item in shown:
@@ -77,6 +78,24 @@ def ask(question: str, as_json: bool, k: int | None, generator: str | None) -> N
         quote = getattr(item, "quote", None) or item.text
         click.echo(f"  [{item.n}] {where} (chars {item.start}-{item.end})")
         click.echo(f"      \u201c{_shorten(quote, 300)}\u201d")
+
+
+def _print_stream(stream, echo: bool):
+    """Show generated text as it arrives, then the checked answer where checking changed
+    its meaning (a refusal, or citations removed): only the checked one is the answer."""
+    streamed = False
+    for piece in stream:
+        if isinstance(piece, str):
+            if echo:
+                click.echo(piece, nl=False)
+            streamed = True
+            continue
+        changed = piece.checks["invalid_citations"] or (piece.refused and piece.generator != "extractive")
+        if echo and changed and streamed:
+            click.echo(f"\n\nChecked answer: {piece.answer}", nl=False)
+        if echo:
+            click.echo()
+        return piece
 
 
 def _shorten(text: str, limit: int) -> str:

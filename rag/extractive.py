@@ -13,13 +13,15 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import snowballstemmer
 
 from index.chunking import sentence_spans
-from rag.answer import DECLINE, Citation, Passage
+from rag.answer import DECLINE, Citation, Draft, Passage
+from rag.conversation import standalone_question
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
@@ -114,21 +116,27 @@ class ExtractiveAnswerer:
         self.max_sentences = max_sentences
         self.max_candidates = max_candidates
 
-    def answer(self, question: str, passages: list[Passage]) -> tuple[str, list[Citation], bool]:
-        """(answer text, citations, refused)."""
+    def answer(self, question: str, passages: list[Passage]) -> Draft:
         ranked = self.score(question, passages)
         if not ranked or ranked[0].evidence < self.min_evidence:
-            return DECLINE, [], True
-        chosen = self._select(ranked)
+            return Draft(DECLINE, [], True)
         parts, citations = [], []
-        for scored in chosen:
+        for scored in self._select(ranked):
             s = scored.sentence
             parts.append(f"{s.text} [{s.passage.n}]")
             citations.append(
                 Citation(s.passage.n, s.passage.source, s.start, s.end, s.text,
                          s.passage.page, round(scored.evidence, 4))
             )
-        return " ".join(parts), citations, False
+        return Draft(" ".join(parts), citations, False)
+
+    def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Draft]:
+        draft = self.answer(question, passages)
+        yield draft.text
+        yield draft
+
+    def condense(self, question: str, history: list[dict]) -> str:
+        return standalone_question(question, history)
 
     def score(self, question: str, passages: list[Passage]) -> list[Scored]:
         """Sentences of the passages, best evidence first."""

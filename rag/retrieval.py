@@ -59,18 +59,20 @@ class HybridRetriever(BaseRetriever):
 
 def merge_passages(ranked: list[tuple[Any, float]], k: int) -> list[Passage]:
     """Best-first chunks into at most k passages: a chunk overlapping or touching a kept
-    passage of the same document extends it; a near-duplicate of one is dropped."""
+    passage of the same document extends it; a near-duplicate of a kept chunk (the same
+    text under another path, say) is dropped."""
     kept: list[dict] = []
+    seen_texts: list[str] = []
     for chunk, score in ranked:
         same_doc = [p for p in kept if p["source"] == chunk.source]
         joined = next((p for p in same_doc if chunk.start <= p["end"] and chunk.end >= p["start"]), None)
         if joined:
             _extend(joined, chunk)
+            seen_texts.append(chunk.text)
             continue
-        if any(_near_duplicate(p["text"], chunk.text) for p in kept):
+        if len(kept) == k or any(_near_duplicate(text, chunk.text) for text in seen_texts):
             continue
-        if len(kept) == k:
-            continue
+        seen_texts.append(chunk.text)
         kept.append({"source": chunk.source, "start": chunk.start, "end": chunk.end,
                      "text": chunk.text, "page": chunk.page, "score": score})
     return [Passage(n=n, **p) for n, p in enumerate(kept, start=1)]

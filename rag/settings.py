@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,16 +12,31 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", frozen=True)
 
+    # Index
     home: Path = Field(Path(".rag"), description="Where the index lives")
     chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded")
     chroma_port: int = Field(8000, description="Chroma server port")
     embed_model: str | None = Field(None, description="sentence-transformers model folder")
-    generator: str = Field("extractive", description="Answerer: extractive")
+
+    # Answers
+    generator: Literal["auto", "extractive", "local", "openai"] = Field(
+        "auto", description="auto: local when its model is installed, else extractive"
+    )
     k: int = Field(5, ge=1, le=50, description="Passages retrieved per question")
     min_evidence: float = Field(
-        0.48, description="Refuse below this evidence score (calibrated, see README)"
+        0.49, description="Extractive: refuse below this evidence score (calibrated, see README)"
     )
     max_question_chars: int = Field(4000, ge=1)
+
+    # Language models
+    llm_model: Path | None = Field(None, description="GGUF file for `local`; default: the packaged one")
+    model_cache: Path = Field(
+        Path.home() / ".cache" / "rag-chat", description="Where the packaged GGUF is assembled"
+    )
+    llm_max_tokens: int = Field(160, ge=16, description="Cap on generated tokens per answer")
+    openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1")
+    openai_model: str = Field("gpt-4o-mini", description="Model name at that endpoint")
+    openai_api_key: str | None = Field(None, description="API key, when the endpoint needs one")
 
     def index_args(self) -> dict:
         """The explicit arguments index/ takes."""

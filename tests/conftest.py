@@ -29,6 +29,8 @@ def rag_home(tmp_path_factory, monkeypatch) -> Path:
     """Point RAG_HOME at a fresh folder so no test touches the working directory's .rag/."""
     home = tmp_path_factory.mktemp("rag-home")
     monkeypatch.setenv("RAG_HOME", str(home))
+    # The language model loads only in tests about generation, which ask for it by name.
+    monkeypatch.setenv("RAG_GENERATOR", "extractive")
     return home
 
 
@@ -74,4 +76,4 @@ def seed_home(tmp_path_factory) -> Path:
 def seed_pipeline(seed_home):
     from rag import Pipeline, Settings
 
-    return Pipeline(Settings(home=seed_home))
+    return Pipeline(Settings(home=seed_home, generator="extractive"))

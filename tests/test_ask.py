@@ -61,7 +61,10 @@ def test_every_marker_has_its_citation_and_refusals_keep_passages(gold_answers):
 
 def test_answer_dict_has_exactly_the_documented_shape(gold_answers):
     data = gold_answers["seed-03"].to_dict()
-    assert set(data) == {"question", "answer", "refused", "citations", "passages", "generator", "timings_ms"}
+    assert set(data) == {
+        "question", "answer", "refused", "citations", "passages", "generator", "timings_ms", "checks"
+    }
+    assert data["checks"] == {"invalid_citations": 0, "unsupported": []}
     assert set(data["citations"][0]) == {"n", "source", "start", "end", "quote", "page", "score"}
     assert set(data["passages"][0]) == {"n", "source", "start", "end", "text", "page", "score"}
     assert set(data["timings_ms"]) == {"retrieve", "generate", "total"}

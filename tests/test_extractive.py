@@ -30,8 +30,9 @@ def test_answer_types():
 
 def test_best_sentence_is_cited_with_document_offsets(embedder):
     answerer = ExtractiveAnswerer(embedder, min_evidence=0.3)
-    text, citations, refused = answerer.answer("When was the lighthouse built?", [passage()])
-    assert not refused
+    draft = answerer.answer("When was the lighthouse built?", [passage()])
+    text, citations = draft.text, draft.citations
+    assert not draft.refused
     assert citations[0].quote == "The lighthouse was built in 1852 on the northern cape."
     assert (citations[0].start, citations[0].end) == (100, 100 + len(citations[0].quote))
     assert text.startswith(citations[0].quote + " [1]")
@@ -40,15 +41,16 @@ def test_best_sentence_is_cited_with_document_offsets(embedder):
 def test_citation_numbers_follow_the_passage(embedder):
     other = passage(n=2, source="other.txt", start=0, text="Bananas are rich in potassium.")
     answerer = ExtractiveAnswerer(embedder, min_evidence=0.3)
-    text, citations, _ = answerer.answer("Who lit the lamp of the lighthouse?", [other, passage(n=1)])
+    draft = answerer.answer("Who lit the lamp of the lighthouse?", [other, passage(n=1)])
+    text, citations = draft.text, draft.citations
     assert citations[0].n == 1 and "Ada Marsh" in citations[0].quote
     assert "[2]" not in text
 
 
 def test_weak_evidence_is_a_refusal(embedder):
     answerer = ExtractiveAnswerer(embedder, min_evidence=0.48)
-    text, citations, refused = answerer.answer("What is the capital of Mongolia?", [passage()])
-    assert refused and citations == [] and text == DECLINE
+    draft = answerer.answer("What is the capital of Mongolia?", [passage()])
+    assert draft.refused and draft.citations == [] and draft.text == DECLINE
 
 
 def test_a_sentence_without_the_asked_number_scores_lower(embedder):
@@ -59,4 +61,4 @@ def test_a_sentence_without_the_asked_number_scores_lower(embedder):
 
 
 def test_no_passages_is_a_refusal(embedder):
-    assert ExtractiveAnswerer(embedder, min_evidence=0.1).answer("Anything?", [])[2] is True
+    assert ExtractiveAnswerer(embedder, min_evidence=0.1).answer("Anything?", []).refused

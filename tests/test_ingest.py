@@ -620,3 +620,15 @@ def test_second_writer_process_is_busy(tmp_path, home):
         holder.stdin.close()
         holder.wait(30)
     assert ingest([tmp_path / "docs"], home=home).unchanged == 3
+
+
+def test_remove_takes_a_document_out_of_both_stores(tmp_path, home):
+    from index import remove
+
+    files = small_corpus(tmp_path / "docs")
+    ingest([tmp_path / "docs"], home=home)
+    before = consistent_ids(home)
+    assert remove([str(files["a"]), "never-indexed.txt"], home=home) == [str(files["a"])]
+    after = consistent_ids(home)
+    assert after < before and after
+    assert keyword_sources(home, "marmots") == []

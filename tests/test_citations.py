@@ -1,0 +1,57 @@
+"""CitationChecker on hand-written model outputs: what a model may get wrong is caught."""
+
+import pytest
+
+from rag.answer import DECLINE, Passage
+from rag.generation import CitationChecker
+
+TEXT_1 = "The Eiffel Tower was completed in 1889. It was built for the World's Fair."
+TEXT_2 = "Gustave Eiffel's company designed the tower. Its engineers were Koechlin and Nouguier."
+PASSAGES = [
+    Passage(1, "paris.txt", 500, 500 + len(TEXT_1), TEXT_1, None, 0.9),
+    Passage(2, "eiffel.txt", 0, len(TEXT_2), TEXT_2, 3, 0.8),
+]
+
+
+@pytest.fixture(scope="module")
+def check(embedder):
+    return CitationChecker(embedder)
+
+
+def test_valid_citation_is_pinned_to_the_supporting_sentence(check):
+    draft = check("The tower was finished in 1889 [1].", PASSAGES)
+    assert not draft.refused
+    assert draft.text == "The tower was finished in 1889 [1]."
+    [citation] = draft.citations
+    assert citation.quote == "The Eiffel Tower was completed in 1889."
+    assert TEXT_1[citation.start - 500 : citation.end - 500] == citation.quote
+    assert draft.checks == {"invalid_citations": 0, "unsupported": []}
+
+
+def test_out_of_range_and_malformed_citations_are_removed_and_counted(check):
+    draft = check("It was finished in 1889 [1][7]. Engineers designed it [source].", PASSAGES)
+    assert "[7]" not in draft.text and "[source]" not in draft.text
+    assert draft.checks["invalid_citations"] == 2
+    assert {c.n for c in draft.citations} == {1}
+
+
+def test_grouped_citations_are_split(check):
+    draft = check("Eiffel's company designed the tower, finished in 1889 [1, 2].", PASSAGES)
+    assert {c.n for c in draft.citations} == {1, 2}
+    assert next(c for c in draft.citations if c.n == 2).page == 3
+
+
+def test_no_valid_citation_is_a_refusal(check):
+    draft = check("The tower is 330 metres tall.", PASSAGES)
+    assert draft.refused and draft.text == DECLINE and draft.citations == []
+
+
+def test_explicit_decline_is_a_refusal(check):
+    assert check("I don't know.", PASSAGES).refused
+    assert check("The passages do not contain this information.", PASSAGES).refused
+
+
+def test_a_claim_its_quote_does_not_support_is_flagged(check):
+    draft = check("It was finished in 1889 [1]. Bananas are rich in potassium [2].", PASSAGES)
+    assert not draft.refused
+    assert draft.checks["unsupported"] == ["Bananas are rich in potassium."]
