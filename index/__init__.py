@@ -2,7 +2,14 @@
 
 from index.loaders import Document, LoadError, load
 from index.pipeline import IngestReport, ingest, remove
-from index.store import IndexBusyError, ModelMismatchError, NoIndexError, StoreError, open_index
+from index.errors import (
+    IndexBusyError,
+    ModelMismatchError,
+    NoIndexError,
+    StoreError,
+    VectorStoreUnavailable,
+)
+from index.store import open_index
 
 __all__ = [
     "Document",
@@ -12,6 +19,7 @@ __all__ = [
     "ModelMismatchError",
     "NoIndexError",
     "StoreError",
+    "VectorStoreUnavailable",
     "ingest",
     "load",
     "open_index",

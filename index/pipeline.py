@@ -31,7 +31,7 @@ class IngestReport:
     chunks_total: int = 0
     seconds: float = 0.0
     errors: list[dict] = field(default_factory=list)  # {source, error}
-    skipped: list[str] = field(default_factory=list)  # unsupported file types
+    skipped: list[str] = field(default_factory=list)  # unsupported types and hidden files
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -123,12 +123,10 @@ def _discover(roots: list[str], report: IngestReport) -> list[tuple[Path, str]]:
             subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
             for name in sorted(names):
                 source = os.path.join(folder, name)
-                if name.startswith("."):
-                    continue
-                if is_supported(Path(name)):
+                if is_supported(Path(name)) and not name.startswith("."):
                     files.append((Path(source), source))
                 else:
-                    report.skipped.append(source)
+                    report.skipped.append(source)  # unsupported type, or hidden
     return files
 
 

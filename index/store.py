@@ -14,23 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from index.catalog import Catalog
+from index.errors import IndexBusyError, ModelMismatchError, NoIndexError
 from index.vectors import Vectors, connect
-
-
-class StoreError(Exception):
-    """Base for index problems shown to the user."""
-
-
-class NoIndexError(StoreError):
-    pass
-
-
-class IndexBusyError(StoreError):
-    pass
-
-
-class ModelMismatchError(StoreError):
-    pass
 
 
 class Index:

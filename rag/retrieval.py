@@ -62,17 +62,18 @@ def merge_passages(ranked: list[tuple[Any, float]], k: int) -> list[Passage]:
     passage of the same document extends it; a near-duplicate of a kept chunk (the same
     text under another path, say) is dropped."""
     kept: list[dict] = []
-    seen_texts: list[str] = []
+    seen_words: list[frozenset[str]] = []
     for chunk, score in ranked:
-        same_doc = [p for p in kept if p["source"] == chunk.source]
-        joined = next((p for p in same_doc if chunk.start <= p["end"] and chunk.end >= p["start"]), None)
+        words = frozenset(_WORDS.findall(chunk.text.lower()))
+        joined = next((p for p in kept if p["source"] == chunk.source
+                       and chunk.start <= p["end"] and chunk.end >= p["start"]), None)
         if joined:
             _extend(joined, chunk)
-            seen_texts.append(chunk.text)
+            seen_words.append(words)
             continue
-        if len(kept) == k or any(_near_duplicate(text, chunk.text) for text in seen_texts):
+        if len(kept) == k or any(_near_duplicate(words, seen) for seen in seen_words):
             continue
-        seen_texts.append(chunk.text)
+        seen_words.append(words)
         kept.append({"source": chunk.source, "start": chunk.start, "end": chunk.end,
                      "text": chunk.text, "page": chunk.page, "score": score})
     return [Passage(n=n, **p) for n, p in enumerate(kept, start=1)]
@@ -87,11 +88,10 @@ def _extend(passage: dict, chunk) -> None:
         passage["end"] = chunk.end
 
 
-def _near_duplicate(a: str, b: str, threshold: float = 0.9) -> bool:
-    words_a, words_b = set(_WORDS.findall(a.lower())), set(_WORDS.findall(b.lower()))
-    if not words_a or not words_b:
+def _near_duplicate(a: frozenset[str], b: frozenset[str], threshold: float = 0.9) -> bool:
+    if not a or not b:
         return a == b
-    return len(words_a & words_b) / len(words_a | words_b) >= threshold
+    return len(a & b) / len(a | b) >= threshold
 
 
 def _to_document(passage: Passage) -> Document:

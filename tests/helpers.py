@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import io
 import re
+import socket
+import subprocess
+import sys
+import time
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
+
+from index import open_index
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "deepseek-wake-up-call-market-reaction.txt"
 
@@ -137,3 +144,109 @@ def make_docs(folder: Path) -> dict[str, Path]:
 def squash(text: str) -> str:
     """Whitespace-insensitive form: PDF extraction re-wraps lines."""
     return re.sub(r"\s+", " ", text).strip()
+
+
+# -- index inspection --------------------------------------------------------------------------
+
+@contextmanager
+def opened(home: Path):
+    index = open_index(home)
+    try:
+        yield index
+    finally:
+        index.close()
+
+
+def consistent_ids(home: Path) -> set[str]:
+    """The keyword index (catalog) and Chroma hold exactly the same chunk ids."""
+    with opened(home) as index:
+        catalog_ids = index.catalog.chunk_ids()
+        chroma_ids = index.vectors.collection.get(include=[])["ids"]
+        assert len(catalog_ids) == len(set(catalog_ids))
+        assert set(catalog_ids) == set(chroma_ids)
+        assert index.vectors.count() == index.catalog.chunk_count() == len(catalog_ids)
+        # Every chunk row has its full-text row (chunks() joins them).
+        assert set(index.catalog.chunks(catalog_ids)) == set(catalog_ids)
+    return set(catalog_ids)
+
+
+
+def snapshot(home: Path) -> dict:
+    """Everything a user could lose: each document's text and hash, its chunks' offsets and
+    text, and each chunk's vector, keyed by source. Equal snapshots = nothing lost."""
+    with opened(home) as index:
+        ids = index.catalog.chunk_ids()
+        chunks = index.catalog.chunks(ids)
+        vectors = index.vectors.embeddings(ids)
+        documents = {}
+        for source, sha in index.catalog.documents().items():
+            own = sorted((c for c in chunks.values() if c.source == source), key=lambda c: c.chunk)
+            documents[source] = {
+                "sha256": sha,
+                "text": index.catalog.document_text(source),
+                "chunks": [(c.start, c.end, c.page, c.text, vectors[c.id].tobytes()) for c in own],
+            }
+        return documents
+
+
+# -- a real Chroma server --------------------------------------------------------------------------
+
+
+class ChromaServer:
+    """`chroma run` on a free loopback port, stoppable and restartable on the same data."""
+
+    HOST = "127.0.0.1"
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.port = self._free_port()
+        self.process = None
+
+    def __enter__(self) -> "ChromaServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        chroma = Path(sys.executable).parent / "chroma"
+        log = open(self.folder / "server.log", "ab")
+        self.process = subprocess.Popen(
+            [str(chroma), "run", "--path", str(self.folder / "db"), "--host", self.HOST, "--port", str(self.port)],
+            cwd=self.folder, stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"chroma run exited: {(self.folder / 'server.log').read_text()[-2000:]}")
+            try:
+                self.client(self.port).heartbeat()
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("chroma server did not answer its heartbeat within 60 s") from None
+                time.sleep(0.25)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(15)
+
+    @classmethod
+    def client(cls, port: int):
+        import chromadb
+        from chromadb.config import Settings
+
+        return chromadb.HttpClient(host=cls.HOST, port=port, settings=Settings(anonymized_telemetry=False))
+
+    @classmethod
+    def _free_port(cls) -> int:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((cls.HOST, 0))
+            return sock.getsockname()[1]

@@ -3,71 +3,26 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers import SEED
+from helpers import SEED, ChromaServer
 
 from index import ingest, open_index
 from index.store import current_generation
 
 pytestmark = pytest.mark.server
 
-HOST = "127.0.0.1"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def _client(port: int):
-    import chromadb
-    from chromadb.config import Settings
-
-    return chromadb.HttpClient(host=HOST, port=port, settings=Settings(anonymized_telemetry=False))
-
+HOST = ChromaServer.HOST
 
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
-    chroma = Path(sys.executable).parent / "chroma"
-    if not chroma.exists():
-        pytest.fail(f"the chroma CLI is not installed beside {sys.executable}")
-    data = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
-    log = open(data / "server.log", "wb")
-    process = subprocess.Popen(
-        [str(chroma), "run", "--path", str(data / "db"), "--host", HOST, "--port", str(port)],
-        cwd=data,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"chroma run exited with {process.returncode}: {(data / 'server.log').read_text()[-2000:]}")
-            try:
-                _client(port).heartbeat()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    pytest.fail("chroma server did not answer its heartbeat within 60 s")
-                time.sleep(0.25)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(15)
-        log.close()
+    with ChromaServer(tmp_path_factory.mktemp("chroma-server")) as server:
+        yield server.port
+
+
+def _client(port: int):
+    return ChromaServer.client(port)
 
 
 def _corpus(folder: Path) -> list[Path]:

@@ -17,9 +17,11 @@ import pytest
 from helpers import (
     PDF_PAGE1,
     SEED,
+    consistent_ids,
     make_docx,
     make_encrypted_pdf,
     make_pdf,
+    opened,
     rewrite_zip_member,
 )
 
@@ -44,28 +46,6 @@ def _quiet_pypdf():
 @pytest.fixture
 def home(tmp_path) -> Path:
     return tmp_path / "home"
-
-
-@contextmanager
-def opened(home: Path):
-    index = open_index(home)
-    try:
-        yield index
-    finally:
-        index.close()
-
-
-def consistent_ids(home: Path) -> set[str]:
-    """The keyword index (catalog) and Chroma hold exactly the same chunk ids."""
-    with opened(home) as index:
-        catalog_ids = index.catalog.chunk_ids()
-        chroma_ids = index.vectors.collection.get(include=[])["ids"]
-        assert len(catalog_ids) == len(set(catalog_ids))
-        assert set(catalog_ids) == set(chroma_ids)
-        assert index.vectors.count() == index.catalog.chunk_count() == len(catalog_ids)
-        # Every chunk row has its full-text row (chunks() joins them).
-        assert set(index.catalog.chunks(catalog_ids)) == set(catalog_ids)
-    return set(catalog_ids)
 
 
 def ids_of(home: Path, source: Path | str) -> set[str]:

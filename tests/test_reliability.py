@@ -1,0 +1,181 @@
+"""Hostile input, crashes and a restarting server: nothing crashes, nothing indexed is lost."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from helpers import SEED, ChromaServer, consistent_ids, make_encrypted_pdf, make_pdf, snapshot
+
+from index import VectorStoreUnavailable, ingest
+from rag import Pipeline, QuestionError, Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def seeded(tmp_path) -> Path:
+    """An index holding the seed article, to check that bad input takes nothing from it."""
+    home = tmp_path / "home"
+    docs = tmp_path / "good"
+    docs.mkdir()
+    (docs / "article.txt").write_text(SEED.read_text())
+    assert ingest([docs], home=home).errors == []
+    return home
+
+
+def hostile_folder(folder: Path) -> dict[str, str]:
+    """Files that must each fail with a clear message (name -> words the message holds)."""
+    folder.mkdir()
+    pdf = make_pdf(folder / "whole.pdf", ["Lighthouses guide ships at night."]).read_bytes()
+    (folder / "whole.pdf").unlink()
+    (folder / "truncated.pdf").write_bytes(pdf[: len(pdf) // 2])
+    (folder / "garbage.pdf").write_bytes(b"%PDF-1.7\n" + os.urandom(3000))
+    make_encrypted_pdf(folder / "locked.pdf")
+    (folder / "zero.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(5000))
+    with zipfile.ZipFile(folder / "bomb.docx", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"\0" * (300 * 1024 * 1024))
+    (folder / "loop").symlink_to(folder, target_is_directory=True)
+    (folder / "dangling.txt").symlink_to(folder / "missing.txt")
+    return {
+        "truncated.pdf": "PDF", "garbage.pdf": "PDF", "locked.pdf": "encrypted",
+        "zero.txt": "empty", "binary.txt": "binary", "bomb.docx": "zip bomb",
+        "dangling.txt": "cannot read",
+    }
+
+
+def odd_but_fine(folder: Path) -> dict[str, str]:
+    """Files that must be indexed (name -> a phrase then searchable)."""
+    files = {
+        "utf16.txt": ("Tidal mills ground grain on the estuary.", "utf-16"),
+        "latin1.txt": ("Le moulin à marée broyait le grain près de l'estuaire.", "latin-1"),
+        "mixed.txt": None,
+        "dots..in..name.txt": ("Kelp forests shelter otters.", "utf-8"),
+        ".hidden.txt": ("Hidden files are listed as skipped.", "utf-8"),
+        "new\nline.txt": ("Glaciers carve fjords slowly.", "utf-8"),
+        "$(touch PWNED); rm -rf x `id`.md": ("Basalt columns form as lava cools.", "utf-8"),
+        "nested.html": None,
+    }
+    for name, spec in files.items():
+        if spec:
+            (folder / name).write_bytes(spec[0].encode(spec[1]))
+    # UTF-8 with one stray Latin-1 byte: decoded as Windows-1252, not refused, not mangled.
+    (folder / "mixed.txt").write_bytes("Caf\u00e9 owners ".encode() + b"na\xefve " + b"brew strong coffee.")
+    depth = 3000
+    (folder / "nested.html").write_text("<div>" * depth + "Deep nesting hides the beacon keeper." + "</div>" * depth)
+    return {
+        "utf16.txt": "Tidal mills", "latin1.txt": "moulin à marée", "mixed.txt": "coffee",
+        "dots..in..name.txt": "Kelp forests", "new\nline.txt": "Glaciers carve",
+        "$(touch PWNED); rm -rf x `id`.md": "Basalt columns", "nested.html": "beacon keeper",
+    }
+
+
+def test_hostile_files_fail_clearly_and_take_nothing_away(seeded, tmp_path):
+    before = snapshot(seeded)
+    folder = tmp_path / "hostile"
+    failing = hostile_folder(folder)
+    fine = odd_but_fine(folder)
+    report = ingest([folder], home=seeded)
+
+    errors = {Path(e["source"]).name: e["error"] for e in report.errors}
+    for name, words in failing.items():
+        assert name in errors, (name, errors)
+        assert words.lower() in errors[name].lower(), (name, errors[name])
+    assert set(errors) == set(failing), "only the broken files fail"
+    after = snapshot(seeded)
+    assert {k: after[k] for k in before} == before, "what was indexed before is intact, byte for byte"
+    indexed = {Path(source).name: doc["text"] for source, doc in after.items()}
+    for name, phrase in fine.items():
+        assert phrase in indexed[name], name
+    assert str(folder / ".hidden.txt") in report.skipped
+    assert "PWNED" not in os.listdir(tmp_path) and not (ROOT / "PWNED").exists()
+    consistent_ids(seeded)
+
+
+@pytest.mark.parametrize(
+    "question, error",
+    [("", "empty"), ("\x00\x01\x02\x7f", "empty"), ("why " * 250_000, "too long")],
+)
+def test_hostile_questions_get_clear_errors(seed_pipeline, question, error):
+    with pytest.raises(QuestionError, match=error):
+        seed_pipeline.ask(question)
+
+
+@pytest.mark.parametrize("question", ["¿Quién fundó DeepSeek?", "DeepSeek是谁创立的？", "💥" * 50, "' OR 1=1; --"])
+def test_other_languages_and_odd_text_get_an_answer_or_a_refusal(seed_pipeline, question):
+    answer = seed_pipeline.ask(question)
+    assert answer.passages and (answer.refused or answer.citations)
+
+
+def kill_ingest_at(delay: float, docs: Path, home: Path) -> int:
+    """Run `rag ingest` in its own process and SIGKILL it after `delay` seconds."""
+    env = {**os.environ, "RAG_HOME": str(home)}
+    process = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(docs), "--json"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    return process.wait()
+
+
+def changing_corpus(docs: Path, trial: int) -> None:
+    """Each trial adds, changes and deletes documents, so a kill lands mid-work."""
+    docs.mkdir(exist_ok=True)
+    rng = random.Random(trial)
+    for i in range(12):
+        words = " ".join(rng.choice(["harbour", "tide", "lantern", "keel", "gull", "reef"]) for _ in range(60))
+        (docs / f"note-{i}.txt").write_text(f"Note {i} of trial {trial}. {words}.")
+    (docs / f"note-{rng.randrange(12)}.txt").unlink()
+
+
+def crash_trials(tmp_path: Path, trials: int, seed: int) -> None:
+    home, docs = tmp_path / "home", tmp_path / "docs"
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "keep" / "article.txt").write_text(SEED.read_text())
+    ingest([tmp_path / "keep"], home=home)
+    kept = snapshot(home)
+    rng = random.Random(seed)
+    for trial in range(trials):
+        changing_corpus(docs, trial)
+        kill_ingest_at(rng.uniform(0.5, 9.0), docs, home)
+        report = ingest([docs], home=home)
+        assert report.errors == []
+        ids = consistent_ids(home)
+        after = snapshot(home)
+        assert {k: after[k] for k in kept} == kept, f"trial {trial}: an earlier document changed"
+        notes = {s for s in after if "note-" in s}
+        assert notes == {str(p) for p in docs.iterdir()}, f"trial {trial}: index out of step with the folder"
+        assert all(after[s]["chunks"] for s in notes) and ids
+
+
+def test_sigkill_mid_ingest_leaves_a_consistent_index(tmp_path):
+    crash_trials(tmp_path, trials=3, seed=1)
+
+
+@pytest.mark.soak
+def test_sigkill_soak(tmp_path):
+    crash_trials(tmp_path, trials=20, seed=2)
+
+
+def test_chroma_server_restart_between_questions(tmp_path):
+    with ChromaServer(tmp_path) as server:
+        docs = tmp_path / "docs"
+        docs.mkdir()
+        (docs / "article.txt").write_text(SEED.read_text())
+        settings = Settings(home=tmp_path / "home", chroma_host=server.HOST, chroma_port=server.port,
+                            generator="extractive")
+        ingest([docs], **settings.index_args())
+        pipeline = Pipeline(settings)
+        assert "Liang Wenfeng" in pipeline.ask("Who founded DeepSeek?").answer
+        server.stop()
+        with pytest.raises(VectorStoreUnavailable, match="not answering"):
+            pipeline.ask("Who founded DeepSeek?")
+        server.start()
+        assert "Liang Wenfeng" in pipeline.ask("Who founded DeepSeek?").answer
