@@ -7,6 +7,7 @@ count of sentences joined by whitespace is the sum of their counts.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Protocol
@@ -39,16 +40,21 @@ class Chunk:
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Spans of sentences in text[start:end], trimmed of surrounding whitespace."""
+    return list(iter_sentence_spans(text, start, end))
+
+
+def iter_sentence_spans(text: str, start: int = 0, end: int | None = None):
     end = len(text) if end is None else end
-    spans, begin = [], start
+    begin = start
     for match in _BOUNDARY.finditer(text, start, end):
         stop = match.end()
         if match.group().startswith(".") and _ABBREVIATION.search(text, max(begin, stop - 12), stop):
             continue
-        spans.append((begin, stop))
+        if trimmed := _trim(text, begin, stop):
+            yield trimmed
         begin = stop
-    spans.append((begin, end))
-    return [trimmed for span in spans if (trimmed := _trim(text, *span))]
+    if trimmed := _trim(text, begin, end):
+        yield trimmed
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -71,27 +77,28 @@ def chunk_document(
     return chunks
 
 
-def _units(text: str, start: int, end: int, tokenizer: Tokenizer, max_tokens: int):
-    """Sentences as (start, end, tokens); a sentence longer than max_tokens is cut at tokens."""
-    spans = sentence_spans(text, start, end)
-    encoded = tokenizer(
-        [text[s:e] for s, e in spans],
-        add_special_tokens=False,
-        return_offsets_mapping=True,
-        verbose=False,
-    )
-    units = []
-    for (s, e), offsets in zip(spans, encoded["offset_mapping"]):
-        if len(offsets) <= max_tokens:
-            units.append((s, e, len(offsets)))
-        else:
-            units.extend(_cut_long_sentence(text, s, offsets, tokenizer, max_tokens))
-    return units
+def _units(text: str, start: int, end: int, tokenizer: Tokenizer, max_tokens: int, window: int = 512):
+    """Sentences as (start, end, tokens), tokenized a window at a time so memory stays flat
+    on huge files; a sentence longer than max_tokens is cut into pieces."""
+    spans = iter_sentence_spans(text, start, end)
+    while batch := list(itertools.islice(spans, window)):
+        counts = tokenizer(
+            [text[s:e] for s, e in batch], add_special_tokens=False, verbose=False,
+            return_attention_mask=False, return_token_type_ids=False,
+        )["input_ids"]
+        for (s, e), ids in zip(batch, counts):
+            if len(ids) <= max_tokens:
+                yield s, e, len(ids)
+            else:
+                yield from _cut_long_sentence(text, s, e, tokenizer, max_tokens)
 
 
-def _cut_long_sentence(text: str, base: int, offsets, tokenizer: Tokenizer, max_tokens: int):
+def _cut_long_sentence(text: str, base: int, end: int, tokenizer: Tokenizer, max_tokens: int):
     """Pieces of at most max_tokens, cut where whitespace separates two tokens when possible;
     each piece is re-tokenized, since a cut inside a word changes how its rest tokenizes."""
+    offsets = tokenizer(
+        text[base:end], add_special_tokens=False, return_offsets_mapping=True, verbose=False
+    )["offset_mapping"]
     first = 0
     while first < len(offsets):
         last = min(first + max_tokens, len(offsets))

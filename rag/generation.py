@@ -91,8 +91,14 @@ def compact_context(question: str, passages: list[Passage], scorer: ExtractiveAn
     lines = []
     for n in order:
         picked = sorted(j for j in chosen if sentences[j].passage.n == n)
-        lines.append(f"[{n}] " + " ".join(" ".join(sentences[j].text.split()) for j in picked))
+        lines.append(f"[{n}] " + " ".join(neutralize(sentences[j].text) for j in picked))
     return "\n".join(lines)
+
+
+def neutralize(text: str) -> str:
+    """Document text as plain data: one line, and no chat-template control tokens such as
+    <|im_start|>, which a document could use to open a fake system turn."""
+    return " ".join(text.replace("<|", "< |").replace("|>", "| >").split())
 
 
 def answer_prompt() -> ChatPromptTemplate:
