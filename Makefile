@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXTRAS ?= test,local,ui
+EXTRAS ?= test,local,ui,bench
 
-.PHONY: run index test install clean
+.PHONY: run index test soak bench install clean
 
 # Reinstall when the dependency list changes; constraints.txt pins what was tested
 # (torch 2.13.0 CPU: an unpinned torch pulls a multi-GB CUDA build).
@@ -21,11 +21,25 @@ index: install
 
 run: index
 	@echo
-	@echo "Indexed seeds/. Ask a question:"
+	@echo "Indexed seeds/. Ask from the command line:"
 	@echo "  $(BIN)/rag ask \"How much market value did Nvidia lose?\""
+	@echo "or in the web chat below (Ctrl-C stops it)."
+	$(BIN)/rag serve
 
+# The browser tests drive Debian's Chromium (CI runs as root; a test tool's own browser
+# download does not work offline).
 test: install
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+		|| (apt-get update && apt-get install -y chromium chromium-driver)
 	$(BIN)/python -m pytest
+
+# Long reliability runs: 20 SIGKILLs mid-ingest, a 50 MB file's memory.
+soak: install
+	$(BIN)/python -m pytest -m soak -s
+
+# Benchmarks against baselines measured in the same run; FULL=1 adds the 100k-chunk runs.
+bench: install
+	$(BIN)/python bench/run.py $(if $(FULL),--full,)
 
 clean:
 	rm -rf $(VENV) .rag

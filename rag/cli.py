@@ -1,7 +1,8 @@
-"""The `rag` command: ingest documents, ask questions."""
+"""The `rag` command: ingest documents, ask questions, evaluate answers against gold ones."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import sys
 
@@ -17,7 +18,28 @@ def _fail(message: str, code: int = EXIT_USAGE) -> None:
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class PluginGroup(click.Group):
+    """Commands of this module plus those other packages register under the entry-point
+    group `rag.commands` (the web chat's `serve`); a plugin is imported only when run, so
+    `rag ask` does not pay for Gradio, and rag/ never imports the packages above it."""
+
+    def _plugins(self) -> dict:
+        return {ep.name: ep for ep in importlib.metadata.entry_points(group="rag.commands")}
+
+    def list_commands(self, ctx) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugins()})
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is None and name in self._plugins():
+            try:
+                command = self._plugins()[name].load()
+            except ImportError as exc:
+                _fail(f"`rag {name}` is not installed ({exc}): pip install -e '.[ui]'")
+        return command
+
+
+@click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Question answering over your documents, with every answer cited."""
 
@@ -46,7 +68,7 @@ def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool) -> None:
             f"in {report.seconds:.1f} s"
         )
         for skipped in report.skipped:
-            click.echo(f"skipped (unsupported type): {skipped}")
+            click.echo(f"skipped (unsupported type or hidden): {skipped}")
         for error in report.errors:
             click.echo(f"failed: {error['source']}: {error['error']}", err=True)
     sys.exit(EXIT_PARTIAL if report.errors else EXIT_OK)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import time
 from collections.abc import Iterator
 
@@ -44,16 +45,19 @@ class Pipeline:
         self.embedder = load_embedder(settings.embed_model)
         self.extractive = ExtractiveAnswerer(self.embedder, settings.min_evidence)
         self._index = None
+        self._index_lock = threading.Lock()
 
     @property
     def index(self):
-        """The live index, reopened when a rebuild has switched generations."""
+        """The live index, reopened when a rebuild has switched generations. Locked: the
+        web chat asks from several threads, and opening a Chroma client is not thread-safe."""
         home = self.settings.home
-        if self._index is None or self._index.generation != current_generation(home):
-            index = open_index(home, self.settings.chroma_host, self.settings.chroma_port)
-            index.check_model(self.embedder)
-            self._index = index
-        return self._index
+        with self._index_lock:
+            if self._index is None or self._index.generation != current_generation(home):
+                index = open_index(home, self.settings.chroma_host, self.settings.chroma_port)
+                index.check_model(self.embedder)
+                self._index = index
+            return self._index
 
     def retriever(self, k: int | None = None) -> HybridRetriever:
         return HybridRetriever(index=self.index, embedder=self.embedder, k=k or self.settings.k)

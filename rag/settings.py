@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     openai_model: str = Field("gpt-4o-mini", description="Model name at that endpoint")
     openai_api_key: str | None = Field(None, description="API key, when the endpoint needs one")
 
+    # Web chat
+    ui_host: str = Field("127.0.0.1", description="Address the web chat binds to")
+    ui_port: int = Field(7860, ge=1, le=65535, description="Port of the web chat")
+    ui_auth: str | None = Field(
+        None, pattern=r"^[^:]+:.+$", description="`user:password` turns on login; unset = no login"
+    )
+    max_upload_mb: int = Field(50, ge=1, description="Largest document accepted by upload")
+
     def index_args(self) -> dict:
         """The explicit arguments index/ takes."""
         return {

@@ -342,7 +342,10 @@ def test_unsupported_and_hidden_files(tmp_path, home):
     missing = tmp_path / "nowhere"
 
     report = ingest([folder, missing], home=home)
-    assert sorted(report.skipped) == sorted(str(folder / n) for n in ("table.csv", "photo.png", "Makefile"))
+    # Hidden files are listed as skipped; dot folders (.git) are not walked at all.
+    assert sorted(report.skipped) == sorted(
+        str(folder / n) for n in ("table.csv", "photo.png", "Makefile", ".hidden.txt")
+    )
     assert report.errors == [{"source": str(missing), "error": "no such file or folder"}]
     assert report.documents == 3
     assert keyword_sources(home, "secret hidden dot folder") == []

@@ -1,0 +1,297 @@
+"""The web chat as a user and a client meet it: a real server, a real headless Chromium.
+
+One server (over its own index of the seed article) and one browser serve the whole session.
+Screenshots go to tests/screenshots/ (git-ignored) so a person can look at what the page showed.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from gradio_client import Client
+from helpers import SEED
+
+from index import ingest
+from rag import Pipeline
+from rag.settings import Settings
+from ui.app import build_app, launch
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+WAIT_SECONDS = 60
+HOSTILE = (
+    "Pirate ledger, page one.\n"
+    "<script>window.__pwned=1</script>\n"
+    '<img src=x onerror="window.__pwned=2">\n'
+    "[click](javascript:window.__pwned=3)\n"
+    "The treasure map is hidden under the old oak tree behind the lighthouse.\n"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start(settings: Settings):
+    app = build_app(settings)
+    launch(app, settings, server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    return app
+
+
+@pytest.fixture(scope="session")
+def chat_settings(tmp_path_factory) -> Settings:
+    """Its own index of the seed article: the tests upload into it."""
+    home = tmp_path_factory.mktemp("ui-home")
+    assert ingest([str(SEED)], home=home).added == 1
+    return Settings(home=home, generator="extractive", ui_host="127.0.0.1", ui_auth=None)
+
+
+@pytest.fixture(scope="session")
+def chat_app(chat_settings):
+    app = start(chat_settings)
+    yield app
+    app.close()
+
+
+@pytest.fixture(scope="session")
+def chat_url(chat_app) -> str:
+    return chat_app.local_url.rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-first-run", "--window-size=1400,1100",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    # The driver is given explicitly, so Selenium Manager never looks for (or downloads) one.
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def page(browser, chat_url):
+    """A fresh page of the chat, loaded and ready."""
+    browser.get(chat_url)
+    wait_for(browser, lambda: browser.find_elements(*css("#question textarea")))
+    return browser
+
+
+def css(selector):
+    from selenium.webdriver.common.by import By
+
+    return By.CSS_SELECTOR, selector
+
+
+def wait_for(browser, condition, message=""):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, WAIT_SECONDS).until(lambda _: condition(), message)
+
+
+def finished_turns(browser):
+    return browser.find_elements(*css("#chat .rag-turn, #chat .rag-error"))
+
+
+def ask(browser, question: str):
+    """Type a question, press Enter, and return the finished answer's element."""
+    from selenium.webdriver.common.keys import Keys
+
+    before = len(finished_turns(browser))
+    browser.find_element(*css("#question textarea")).send_keys(question, Keys.ENTER)
+    wait_for(browser, lambda: len(finished_turns(browser)) > before, f"no answer to {question!r}")
+    return finished_turns(browser)[-1]
+
+
+def screenshot(browser, name: str) -> None:
+    assert browser.save_screenshot(str(SCREENSHOTS / name))
+
+
+def test_seed_question_shows_the_answer_with_its_highlighted_source(page):
+    assert [e.text for e in page.find_elements(*css("#chat button.example"))][:2] == [
+        "How much market value did Nvidia lose?",
+        "Who founded DeepSeek?",
+    ]
+    screenshot(page, "first-screen.png")
+    turn = ask(page, "How much market value did Nvidia lose?")
+    answer = turn.find_element(*css(".rag-answer")).text
+    assert "600 billion" in answer and "[1]" in answer
+    source = turn.find_element(*css(".rag-source"))
+    assert "deepseek-wake-up-call-market-reaction.txt" in source.find_element(*css(".rag-source-head")).text
+    highlight = source.find_element(*css(".rag-excerpt mark"))
+    assert highlight.text.endswith("resulting in Nvidia losing nearly $600 billion in market valuation.")
+    context = source.find_element(*css("details .rag-context"))
+    assert not context.is_displayed()
+    source.find_element(*css("details summary")).click()
+    wait_for(page, context.is_displayed)
+    assert "Liang Wenfeng" in context.text  # text beyond the shown excerpt
+    screenshot(page, "seed-answer.png")
+
+
+def test_follow_ups_use_the_conversation_and_a_new_one_forgets_it(page):
+    page.find_elements(*css("#chat button.example"))[1].click()  # "Who founded DeepSeek?"
+    wait_for(page, lambda: len(finished_turns(page)) == 1)
+    assert "Liang Wenfeng" in finished_turns(page)[0].text
+    follow_up = ask(page, "Where is it based?")
+    assert "Hangzhou" in follow_up.find_element(*css(".rag-answer")).text
+    page.find_element(*css("#new-chat")).click()
+    wait_for(page, lambda: not finished_turns(page))
+    alone = ask(page, "Where is it based?")  # nothing to refer back to now
+    refusal = alone.find_element(*css(".rag-refusal"))
+    assert "Not found in your documents" in refusal.text
+    assert alone.find_elements(*css(".rag-source"))  # the closest passages are still shown
+    assert not alone.find_elements(*css(".rag-answer"))
+    page.execute_script("arguments[0].scrollIntoView({block: 'center'})", refusal)
+    screenshot(page, "refusal.png")
+
+
+def test_upload_is_indexed_then_answerable_then_removable(page, tmp_path):
+    good = tmp_path / "keeper-log.txt"
+    good.write_text("Keeper's log. The lighthouse cat is called Biscuit and sleeps by the lamp.\n")
+    bad = tmp_path / "setup.exe"
+    bad.write_bytes(b"MZ\x90\x00")
+    page.find_element(*css("#upload input[type=file]")).send_keys(f"{good}\n{bad}")
+    wait_for(page, lambda: page.find_elements(*css("#upload-report li")), "no upload report")
+    report = page.find_element(*css("#upload-report"))
+    assert "keeper-log.txt: indexed" in report.text
+    assert "setup.exe: not a supported type (.exe)" in report.text
+    documents = page.find_element(*css("#documents"))
+    wait_for(page, lambda: "keeper-log.txt" in documents.text)
+    assert "deepseek-wake-up-call-market-reaction.txt" in documents.text  # nothing lost
+
+    turn = ask(page, "What is the lighthouse cat called?")
+    assert "Biscuit" in turn.find_element(*css(".rag-answer")).text
+    assert "keeper-log.txt" in turn.find_element(*css(".rag-source-head")).text
+    screenshot(page, "upload-answer.png")
+
+    next(label for label in documents.find_elements(*css("label")) if label.text == "keeper-log.txt").click()
+    page.find_element(*css("#remove")).click()
+    wait_for(page, lambda: "Removed keeper-log.txt." in page.find_element(*css("#remove-status")).text)
+    wait_for(page, lambda: "keeper-log.txt" not in documents.text)
+    assert "Biscuit" not in ask(page, "What is the lighthouse cat called?").text
+
+
+def test_hostile_document_text_renders_inert(page, chat_settings, tmp_path):
+    for name in ("pirate-ledger.txt", "pirate-ledger.md"):
+        (tmp_path / name).write_text(HOSTILE)
+    report = ingest([str(tmp_path / "pirate-ledger.txt"), str(tmp_path / "pirate-ledger.md")],
+                    **chat_settings.index_args())
+    assert report.errors == [] and report.added == 2
+    turn = ask(page, 'Where is the treasure map hidden? <img src=x onerror="window.__pwned=4">')
+    assert "old oak tree" in turn.find_element(*css(".rag-answer")).text
+    for summary in turn.find_elements(*css("details summary")):
+        summary.click()
+    screenshot(page, "hostile-document.png")
+    assert page.execute_script("return typeof window.__pwned") == "undefined"
+    chat = page.find_element(*css("#chat"))
+    assert chat.find_elements(*css("script, img, iframe, a[href^='javascript']")) == []
+    shown = chat.text
+    assert "<script>window.__pwned=1</script>" in shown
+    assert '<img src=x onerror="window.__pwned=2">' in shown
+    assert "[click](javascript:window.__pwned=3)" in shown
+    assert 'Where is the treasure map hidden? <img src=x onerror="window.__pwned=4">' in shown
+
+
+def test_the_page_loads_nothing_from_other_hosts(page, chat_app, chat_url):
+    assert chat_app.analytics_enabled is False
+    ask(page, "Who founded DeepSeek?")
+    requested = {
+        event["params"]["request"]["url"]
+        for entry in page.get_log("performance")
+        for event in [json.loads(entry["message"])["message"]]
+        if event["method"] == "Network.requestWillBeSent"
+    }
+    web = {url for url in requested if urlsplit(url).scheme in ("http", "https", "ws", "wss")}
+    assert any(url.startswith(chat_url) for url in web)
+    assert {url for url in web if urlsplit(url).netloc != urlsplit(chat_url).netloc} == set()
+
+
+def test_ask_endpoint_returns_the_answer_dict(chat_url, chat_settings):
+    client = Client(chat_url, verbose=False)
+    api = client.view_api(print_info=False, return_format="dict")
+    assert set(api["named_endpoints"]) == {"/ask"} and not api["unnamed_endpoints"]
+    result = client.predict("Who founded DeepSeek?", api_name="/ask")
+    expected = Pipeline(chat_settings).ask("Who founded DeepSeek?").to_dict()
+    assert set(result) == set(expected)
+    assert "Liang Wenfeng" in result["answer"] and not result["refused"]
+    for key in ("answer", "citations", "passages", "generator"):
+        assert result[key] == json.loads(json.dumps(expected[key]))
+    with pytest.raises(Exception, match="the question is empty"):
+        client.predict("   ", api_name="/ask")
+
+
+def test_login_is_required_when_auth_is_set(chat_settings):
+    app = start(chat_settings.model_copy(update={"ui_auth": "reader:s3cret pass"}))
+    url = app.local_url.rstrip("/")
+    try:
+        assert httpx.get(f"{url}/config").status_code == 401
+        wrong = httpx.post(f"{url}/login", data={"username": "reader", "password": "guess"})
+        assert wrong.status_code == 400
+        with pytest.raises(Exception):
+            Client(url, verbose=False)
+        with pytest.raises(Exception):
+            Client(url, auth=("reader", "guess"), verbose=False)
+        client = Client(url, auth=("reader", "s3cret pass"), verbose=False)
+        assert "Liang Wenfeng" in client.predict("Who founded DeepSeek?", api_name="/ask")["answer"]
+    finally:
+        app.close()
+
+
+
+def test_twenty_concurrent_clients_while_an_upload_is_indexed(chat_url, chat_settings, tmp_path):
+    """20 gradio clients ask seed questions in parallel while a document is being indexed:
+    no errors, every answer cited; the p95 latency is printed."""
+    import statistics
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ui.uploads import add_documents
+
+    questions = ["Who founded DeepSeek?", "How much market value did Nvidia lose?",
+                 "Which Japanese companies saw their shares fall?"]
+    upload = tmp_path / "harbour-log.txt"
+    upload.write_text(" ".join(f"Ship {i} entered the harbour at dawn with a cargo of tea." for i in range(3000)))
+    uploaded = []
+    indexer = threading.Thread(target=lambda: uploaded.extend(add_documents([(upload.name, upload)], chat_settings)))
+
+    def client_session(_: int) -> list[tuple[float, dict]]:
+        client = Client(chat_url, verbose=False)
+        results = []
+        for question in questions:
+            started = time.perf_counter()
+            answer = client.predict(question, api_name="/ask")
+            results.append((time.perf_counter() - started, answer))
+        return results
+
+    indexer.start()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        sessions = list(pool.map(client_session, range(20)))
+    indexer.join(timeout=300)
+    answers = [answer for session in sessions for _, answer in session]
+    latencies = sorted(seconds for session in sessions for seconds, _ in session)
+    assert len(answers) == 60
+    assert all(not a["refused"] and a["citations"] for a in answers)
+    assert uploaded and uploaded[0].ok, uploaded
+    p95 = latencies[round(0.95 * (len(latencies) - 1))]
+    print(f"\n20 clients x 3 questions during an upload: p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s")

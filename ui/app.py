@@ -1,0 +1,172 @@
+"""The web chat's page: layout, events, and serving it."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from index.loaders import SUPPORTED_SUFFIXES
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+from ui.chat import Chat, answerers, default_answerer
+
+EXAMPLES = [
+    "How much market value did Nvidia lose?",
+    "Who founded DeepSeek?",
+    "How much did it cost to train DeepSeek-V3?",
+]
+CSS = Path(__file__).with_name("chat.css").read_text()
+# System fonts: the page loads nothing from outside the app.
+THEME = gr.themes.Default(
+    font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+)
+PRIVATE = {"api_visibility": "private"}  # page events; the API is /ask alone
+
+
+@dataclass
+class Page:
+    history: gr.State
+    chatbot: gr.Chatbot
+    question: gr.Textbox
+    ask: gr.Button
+    new_chat: gr.Button
+    answerer: gr.Dropdown
+    k: gr.Slider
+    files: gr.File
+    upload_report: gr.HTML
+    documents: gr.Radio
+    remove: gr.Button
+    remove_status: gr.HTML
+
+
+def build_app(settings: Settings) -> gr.Blocks:
+    chat = Chat(Pipeline(settings))
+    # Open the index and load the embedding model now, before requests arrive on parallel
+    # threads: chromadb's first client for a folder is not thread-safe, the model loads
+    # lazily, and the first question should not wait seconds for either.
+    documents = chat.document_choices()
+    chat.pipeline.embedder.model
+    # Gradio keeps its own copy of each upload (ours is in RAG_HOME/uploads): drop it after a day.
+    with gr.Blocks(title="rag-chat", analytics_enabled=False, delete_cache=(3600, 86400)) as app:
+        page = _layout(settings, documents)
+        _wire(app, page, chat)
+    return app
+
+
+def _layout(settings: Settings, documents: list[tuple[str, str]]) -> Page:
+    gr.Markdown(
+        "# rag-chat\nAsk questions about your documents. Every answer shows the passages "
+        "it comes from, with the cited sentence highlighted."
+    )
+    with gr.Row():
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(
+                label="Conversation", elem_id="chat", height=620,
+                # Our own HTML, in which ui.render escaped every document text: no Markdown,
+                # LaTeX or custom tags are interpreted, and the sanitizer stays on too.
+                render_markdown=False, sanitize_html=True, latex_delimiters=[], allow_tags=False,
+                feedback_options=None, buttons=[],
+                examples=[{"text": example} for example in EXAMPLES],
+                placeholder="Ask a question below, or start with an example about the seed article.",
+            )
+            with gr.Row():
+                question = gr.Textbox(
+                    elem_id="question", show_label=False, scale=5, autofocus=True,
+                    placeholder="Ask a question about your documents",
+                )
+                ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+            new_chat = gr.Button("New conversation", elem_id="new-chat", size="sm")
+        with gr.Column(scale=1, min_width=300):
+            with gr.Accordion("Settings"):
+                choices = answerers(settings)
+                answerer = gr.Dropdown(
+                    choices, value=default_answerer(settings, choices), label="Answerer",
+                    info="extractive quotes sentences; local and openai write an answer",
+                )
+                k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages retrieved")
+            with gr.Accordion("Documents"):
+                files = gr.File(
+                    label="Upload documents", file_count="multiple", type="filepath",
+                    elem_id="upload", height=140,
+                )
+                gr.Markdown(
+                    f"{' '.join(SUPPORTED_SUFFIXES)}, up to {settings.max_upload_mb} MB each",
+                    elem_classes="rag-hint",
+                )
+                upload_report = gr.HTML(elem_id="upload-report")
+                panel = gr.Radio(documents, label="Indexed documents", elem_id="documents")
+                remove = gr.Button("Remove selected document", size="sm", elem_id="remove")
+                remove_status = gr.HTML(elem_id="remove-status")
+    return Page(
+        gr.State([]), chatbot, question, ask, new_chat, answerer, k, files, upload_report, panel,
+        remove, remove_status,
+    )
+
+
+def _wire(app: gr.Blocks, page: Page, chat: Chat) -> None:
+    # Questions share one queue (so do index writes): one answer is computed at a time.
+    turn = {
+        "fn": chat.turn,
+        "inputs": [page.question, page.chatbot, page.history, page.answerer, page.k],
+        "outputs": [page.question, page.chatbot, page.history],
+        "concurrency_id": "answer",
+        **PRIVATE,
+    }
+    page.question.submit(**turn)
+    page.ask.click(**turn)
+    page.chatbot.example_select(_example_text, None, page.question, **PRIVATE).then(**turn)
+    page.new_chat.click(lambda: ("", [], []), None, [page.question, page.chatbot, page.history], **PRIVATE)
+    page.chatbot.clear(lambda: [], None, page.history, **PRIVATE)
+    page.files.upload(
+        chat.upload, page.files, [page.files, page.upload_report, page.documents],
+        concurrency_id="index", **PRIVATE,
+    )
+    page.remove.click(
+        chat.remove, page.documents, [page.remove_status, page.documents],
+        concurrency_id="index", **PRIVATE,
+    )
+    app.load(chat.documents, None, page.documents, **PRIVATE)
+    gr.api(chat.ask, api_name="ask", concurrency_id="answer")
+
+
+def launch(app: gr.Blocks, settings: Settings, **options):
+    """Start serving `app` as configured; `options` go to Blocks.launch (tests pass
+    prevent_thread_lock and a free port)."""
+    auth = tuple(settings.ui_auth.split(":", 1)) if settings.ui_auth else None
+    options = {"server_name": settings.ui_host, "server_port": settings.ui_port, **options}
+    return app.launch(
+        auth=auth, max_file_size=f"{settings.max_upload_mb}mb", css=CSS, theme=THEME, **options
+    )
+
+
+def exposure_warning(settings: Settings) -> str | None:
+    """A warning when the chat is reachable from other machines without a login."""
+    if settings.ui_auth or _is_loopback(settings.ui_host):
+        return None
+    return (
+        f"Warning: serving on {settings.ui_host} without a login: anyone who can reach this "
+        "machine can read and change your documents. Set RAG_UI_AUTH=user:password."
+    )
+
+
+def serve(settings: Settings) -> None:
+    warning = exposure_warning(settings)
+    if warning:
+        print(warning, flush=True)
+    launch(build_app(settings), settings)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _example_text(event: gr.SelectData) -> str:
+    return event.value["text"]

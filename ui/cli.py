@@ -1,0 +1,31 @@
+"""`rag serve`: registered with the rag command as a plugin (entry point `rag.commands`)."""
+
+from __future__ import annotations
+
+import click
+from pydantic import ValidationError
+
+from index import StoreError
+from rag.settings import Settings
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to bind (default: RAG_UI_HOST, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default: RAG_UI_PORT, 7860).")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the web chat (login with RAG_UI_AUTH=user:password)."""
+    from ui.app import serve as serve_chat
+
+    overrides = {name: value for name, value in (("ui_host", host), ("ui_port", port)) if value is not None}
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = Settings.model_fields[error["loc"][0]]
+        raise click.ClickException(
+            f"invalid RAG_{str(error['loc'][0]).upper()}: {error['msg']} ({field.description})"
+        ) from None
+    try:
+        serve_chat(settings)
+    except (StoreError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None

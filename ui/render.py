@@ -1,0 +1,184 @@
+"""Chat messages as HTML in which document and user text is always shown as text.
+
+Every piece of text that comes from a document, a question or a file name goes through
+`html.escape`; the only markup is ours. Cited spans are located by the citations' character
+offsets, never by searching for the quote, so a quote that also occurs elsewhere in a passage
+is highlighted where it was actually cited.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from rag.answer import Answer, Passage
+
+EXCERPT_CHARS = 240  # passage text shown on each side of a cited span
+PREVIEW_CHARS = 480  # start of an uncited passage shown (closest passages of a refusal)
+NEIGHBOURHOOD_CHARS = 600  # document text shown around the passage when expanded
+WORD_CHARS = 40  # how far an excerpt's edge may move to end on a whole word
+_CITATION_MARK = re.compile(r"\[(\d+)\]")
+
+Span = tuple[int, int]  # document offsets [start, end)
+DocumentText = Callable[[str], str | None]
+
+
+def text_html(text: str, css_class: str) -> str:
+    return f'<div class="{css_class}">{html.escape(text)}</div>'
+
+
+def question_html(question: str) -> str:
+    return text_html(question, "rag-question")
+
+
+def pending_html(text: str) -> str:
+    """An answer still being written (or not started: the passages are being searched)."""
+    return text_html(text or "Searching the documents\u2026", "rag-answer rag-pending")
+
+
+def error_html(message: str) -> str:
+    return text_html(message, "rag-error")
+
+
+def answer_html(answer: Answer, document_text: DocumentText) -> str:
+    """The answer, or a clearly different refusal, followed by the passages behind it."""
+    if answer.refused:
+        head = (
+            '<div class="rag-refusal"><div class="rag-refusal-title">Not found in your documents</div>'
+            f"{html.escape(answer.answer)}</div>"
+        )
+        title, shown = "Closest passages", answer.passages
+    else:
+        head = f'<div class="rag-answer">{_with_citation_refs(answer.answer)}{_unsupported_note(answer)}</div>'
+        cited = {citation.n for citation in answer.citations}
+        title, shown = "Sources", [p for p in answer.passages if p.n in cited]
+    spans = _cited_spans(answer)
+    sources = "".join(source_html(p, spans.get(p.n, []), document_text) for p in shown)
+    return (
+        f'<div class="rag-turn">{head}<div class="rag-sources">'
+        f'<div class="rag-sources-title">{title}</div>{sources}</div></div>'
+    )
+
+
+def source_html(passage: Passage, spans: list[Span], document_text: DocumentText) -> str:
+    """One numbered source: where it is, an excerpt around what was cited, and the
+    surrounding text of the document behind a <details>."""
+    name = Path(passage.source).name
+    where = [f"page {passage.page}"] if passage.page else []
+    where.append(f"chars {passage.start:,}\u2013{passage.end:,}")
+    return (
+        f'<div class="rag-source"><div class="rag-source-head">'
+        f'<span class="rag-ref">[{passage.n}]</span> '
+        f'<span class="rag-file" title="{html.escape(passage.source)}">{html.escape(name)}</span> '
+        f'<span class="rag-where">{html.escape(", ".join(where))}</span></div>'
+        f'<div class="rag-excerpt">{_excerpt(passage, spans)}</div>'
+        f"<details><summary>Show surrounding text</summary>"
+        f'<div class="rag-context">{_neighbourhood(passage, spans, document_text)}</div>'
+        f"</details></div>"
+    )
+
+
+def upload_report_html(results: Iterable) -> str:
+    """One line per uploaded file (ui.uploads.UploadResult): what became of it."""
+    lines = "".join(
+        f'<li class="{"rag-ok" if r.ok else "rag-failed"}">'
+        f"<strong>{html.escape(r.name)}</strong>: {html.escape(r.message)}</li>"
+        for r in results
+    )
+    return f'<ul class="rag-upload-report">{lines}</ul>' if lines else ""
+
+
+def highlighted(text: str, offset: int, spans: list[Span]) -> str:
+    """`text` is the document slice starting at document offset `offset`: escape it and
+    wrap the parts inside `spans` in <mark>."""
+    out, position = [], 0
+    for start, end in sorted(spans):
+        start, end = max(start - offset, position), min(end - offset, len(text))
+        if start >= end:
+            continue
+        out += [html.escape(text[position:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
+        position = end
+    out.append(html.escape(text[position:]))
+    return "".join(out)
+
+
+def _with_citation_refs(text: str) -> str:
+    return _CITATION_MARK.sub(r'<span class="rag-ref">[\1]</span>', html.escape(text))
+
+
+def _unsupported_note(answer: Answer) -> str:
+    if not answer.checks.get("unsupported"):
+        return ""
+    return '<div class="rag-note">Part of this answer is not supported by the cited passages.</div>'
+
+
+def _cited_spans(answer: Answer) -> dict[int, list[Span]]:
+    """Passage number -> the cited spans that lie inside that passage."""
+    passages = {p.n: p for p in answer.passages}
+    spans: dict[int, list[Span]] = {}
+    for citation in answer.citations:
+        passage = passages.get(citation.n)
+        if passage and passage.source == citation.source and passage.start <= citation.start < citation.end <= passage.end:
+            spans.setdefault(citation.n, []).append((citation.start, citation.end))
+    return spans
+
+
+def _excerpt(passage: Passage, spans: list[Span]) -> str:
+    """The passage around each cited span (windows that overlap are merged), or its start."""
+    if not spans:
+        windows = [(passage.start, min(passage.end, passage.start + PREVIEW_CHARS))]
+    else:
+        windows = _merged([(start - EXCERPT_CHARS, end + EXCERPT_CHARS) for start, end in sorted(spans)])
+    parts = []
+    for start, end in windows:
+        start, end = _word_bounds(passage, max(start, passage.start), min(end, passage.end))
+        text = passage.text[start - passage.start : end - passage.start]
+        parts.append(
+            ("\u2026" if start > passage.start else "")
+            + highlighted(text, start, spans)
+            + ("\u2026" if end < passage.end else "")
+        )
+    return " ".join(parts)
+
+
+def _neighbourhood(passage: Passage, spans: list[Span], document_text: DocumentText) -> str:
+    """The whole passage, with the document text just before and after it when the indexed
+    document still holds this passage (it may have been changed or removed since)."""
+    inside = f'<span class="rag-passage">{highlighted(passage.text, passage.start, spans)}</span>'
+    text = document_text(passage.source)
+    if text is None or text[passage.start : passage.end] != passage.text:
+        return inside
+    start = max(0, passage.start - NEIGHBOURHOOD_CHARS)
+    end = min(len(text), passage.end + NEIGHBOURHOOD_CHARS)
+    return (
+        ("\u2026" if start > 0 else "")
+        + html.escape(text[start : passage.start])
+        + inside
+        + html.escape(text[passage.end : end])
+        + ("\u2026" if end < len(text) else "")
+    )
+
+
+def _merged(windows: list[Span]) -> list[Span]:
+    merged: list[Span] = []
+    for start, end in windows:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _word_bounds(passage: Passage, start: int, end: int) -> Span:
+    """Move cut points that fall inside a word to a space close by (within the margin
+    around the cited text), so an excerpt does not open or close on half a word."""
+    text, base = passage.text, passage.start
+    if start > base:
+        space = text.find(" ", start - base, min(start + WORD_CHARS, end) - base)
+        start = base + space + 1 if space != -1 else start
+    if end < passage.end:
+        space = text.rfind(" ", max(end - WORD_CHARS, start) - base, end - base)
+        end = base + space if space != -1 else end
+    return start, end
