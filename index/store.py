@@ -55,6 +55,12 @@ class Index:
     def close(self) -> None:
         self.catalog.close()
 
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
 
 def current_generation(home: Path) -> str | None:
     pointer = home / "CURRENT"

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import zipfile
-from contextlib import contextmanager
 from pathlib import Path
 
 from index import open_index
@@ -148,18 +147,9 @@ def squash(text: str) -> str:
 
 # -- index inspection --------------------------------------------------------------------------
 
-@contextmanager
-def opened(home: Path):
-    index = open_index(home)
-    try:
-        yield index
-    finally:
-        index.close()
-
-
 def consistent_ids(home: Path) -> set[str]:
     """The keyword index (catalog) and Chroma hold exactly the same chunk ids."""
-    with opened(home) as index:
+    with open_index(home) as index:
         catalog_ids = index.catalog.chunk_ids()
         chroma_ids = index.vectors.collection.get(include=[])["ids"]
         assert len(catalog_ids) == len(set(catalog_ids))
@@ -174,7 +164,7 @@ def consistent_ids(home: Path) -> set[str]:
 def snapshot(home: Path) -> dict:
     """Everything a user could lose: each document's text and hash, its chunks' offsets and
     text, and each chunk's vector, keyed by source. Equal snapshots = nothing lost."""
-    with opened(home) as index:
+    with open_index(home) as index:
         ids = index.catalog.chunk_ids()
         chunks = index.catalog.chunks(ids)
         vectors = index.vectors.embeddings(ids)

@@ -21,7 +21,6 @@ from helpers import (
     make_docx,
     make_encrypted_pdf,
     make_pdf,
-    opened,
     rewrite_zip_member,
 )
 
@@ -49,17 +48,17 @@ def home(tmp_path) -> Path:
 
 
 def ids_of(home: Path, source: Path | str) -> set[str]:
-    with opened(home) as index:
+    with open_index(home) as index:
         return set(index.catalog.chunk_ids([str(source)]))
 
 
 def in_chroma(home: Path, ids: set[str]) -> set[str]:
-    with opened(home) as index:
+    with open_index(home) as index:
         return set(index.vectors.collection.get(ids=sorted(ids), include=[])["ids"]) if ids else set()
 
 
 def keyword_sources(home: Path, query: str, k: int = 5) -> list[str]:
-    with opened(home) as index:
+    with open_index(home) as index:
         hits = index.catalog.keyword_search(query, k)
         chunks = index.catalog.chunks([i for i, _ in hits])
         return [chunks[i].source for i, _ in hits]
@@ -94,7 +93,7 @@ def test_every_stored_chunk_has_exact_metadata(docs, home, embedder):
     assert report.updated == report.removed == report.unchanged == 0
 
     loaded = {source: load(source) for source in sources}
-    with opened(home) as index:
+    with open_index(home) as index:
         assert index.model == DEFAULT_MODEL_NAME
         assert index.catalog.documents() == {s: d.sha256 for s, d in loaded.items()}
         for source, document in loaded.items():
@@ -190,7 +189,7 @@ def test_modified_file_replaces_its_chunks(tmp_path, home):
     assert now - others == ids_of(home, files["a"]) != set()
     assert keyword_sources(home, "zeppelins") == [str(files["a"])]
     assert keyword_sources(home, "marmots") == []
-    with opened(home) as index:
+    with open_index(home) as index:
         assert "Zeppelins" in index.catalog.document_text(str(files["a"]))
 
 
@@ -207,7 +206,7 @@ def test_deleted_file_is_removed_from_both_stores(tmp_path, home):
     assert not gone & consistent_ids(home)
     assert not in_chroma(home, gone)
     assert keyword_sources(home, "parrotfish") == []
-    with opened(home) as index:
+    with open_index(home) as index:
         assert str(files["c"]) not in index.catalog.documents()
         assert index.catalog.document_text(str(files["c"])) is None
 
@@ -220,7 +219,7 @@ def test_only_given_folders_lose_missing_files(tmp_path, home):
     (tmp_path / "one" / "alpha.txt").unlink()
     report = ingest([tmp_path / "one"], home=home)
     assert (report.removed, report.documents) == (1, 5)
-    with opened(home) as index:
+    with open_index(home) as index:
         assert {str(p) for p in other.values()} <= set(index.catalog.documents())
     consistent_ids(home)
 
@@ -240,7 +239,7 @@ def test_same_text_under_two_paths_is_embedded_once(tmp_path, home, embedder):
     assert report.chunks_total == 2 * per_copy
     ids = consistent_ids(home)
     assert len(ids) == 2 * per_copy
-    with opened(home) as index:
+    with open_index(home) as index:
         assert set(index.catalog.documents()) == {str(first), str(second)}
         chunks = index.catalog.chunks(sorted(ids))
         vectors = index.vectors.embeddings(sorted(ids))
@@ -293,7 +292,7 @@ def test_bad_files_are_reported_and_good_versions_kept(tmp_path, home):
     assert "PDF" in messages["random.pdf"] and "PDF" in messages["truncated.pdf"]
     assert "DOCX" in messages["fake.docx"]
     assert report.added == report.documents == 2
-    with opened(home) as index:
+    with open_index(home) as index:
         assert set(index.catalog.documents()) == {str(good), str(keep)}
     kept_sha = load(keep).sha256
     kept_ids = ids_of(home, keep)
@@ -305,7 +304,7 @@ def test_bad_files_are_reported_and_good_versions_kept(tmp_path, home):
     assert str(keep) in {e["source"] for e in report.errors}
     assert {e["source"] for e in report.errors} == bad_sources | {str(keep)}
     assert (report.added, report.unchanged, report.removed, report.documents) == (1, 1, 0, 3)
-    with opened(home) as index:
+    with open_index(home) as index:
         assert index.catalog.documents()[str(keep)] == kept_sha
     assert ids_of(home, keep) == kept_ids and in_chroma(home, kept_ids) == kept_ids
     assert keyword_sources(home, "kestrels") == [str(keep)]
@@ -356,7 +355,7 @@ def test_single_file_path(tmp_path, home):
     files = small_corpus(tmp_path / "docs")
     report = ingest([files["b"]], home=home)
     assert (report.added, report.documents) == (1, 1)
-    with opened(home) as index:
+    with open_index(home) as index:
         assert set(index.catalog.documents()) == {str(files["b"])}
     consistent_ids(home)
 
@@ -365,7 +364,7 @@ def test_single_file_path(tmp_path, home):
 
 
 def _collections(home: Path) -> set[str]:
-    with opened(home) as index:
+    with open_index(home) as index:
         return {c.name for c in index.vectors.client.list_collections()}
 
 
@@ -396,7 +395,7 @@ def test_rebuild_makes_a_complete_new_generation(tmp_path, home):
 def _assert_old_index_intact(home, generation, ids, sources):
     assert current_generation(home) == generation
     assert consistent_ids(home) == ids
-    with opened(home) as index:
+    with open_index(home) as index:
         assert set(index.catalog.documents()) == sources
     assert sorted(p.name for p in home.glob("catalog-*.sqlite")) == [f"catalog-{generation}.sqlite"]
     assert _collections(home) == {f"rag-{generation}"}
@@ -459,7 +458,7 @@ def test_crash_between_vectors_and_catalog_leaves_no_orphans(tmp_path, home, mon
         ingest([tmp_path / "docs"], home=home)
     monkeypatch.undo()
 
-    with opened(home) as index:  # readers see only committed chunks...
+    with open_index(home) as index:  # readers see only committed chunks...
         catalog_ids = set(index.catalog.chunk_ids())
         chroma_ids = set(index.vectors.collection.get(include=[])["ids"])
     assert chroma_ids > catalog_ids  # ...while the dead run's vectors linger
@@ -535,7 +534,7 @@ def test_a_different_model_is_refused(tmp_path, home, other_model):
     # A rebuild may switch models.
     report = ingest([tmp_path / "docs"], home=home, embed_model=str(other_model), rebuild=True)
     assert report.documents == 3
-    with opened(home) as index:
+    with open_index(home) as index:
         assert index.model == "other-minilm"
     consistent_ids(home)
 
