@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -100,6 +101,62 @@ def ask(question: str, as_json: bool, k: int | None, generator: str | None) -> N
         quote = getattr(item, "quote", None) or item.text
         click.echo(f"  [{item.n}] {where} (chars {item.start}-{item.end})")
         click.echo(f"      \u201c{_shorten(quote, 300)}\u201d")
+
+
+@cli.command("eval")
+@click.argument("gold", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--corpus", type=click.Path(exists=True, path_type=Path),
+              help="Index these documents for the eval (JSONL gold sets; default: your index).")
+@click.option("--generator", default=None, help="Answerer to use (default: RAG_GENERATOR).")
+@click.option("-k", "--k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve.")
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="Ask a fixed sample of N questions, with the set's share of unanswerable ones.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write eval.json, report.md and PNG plots into this folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--compare", nargs=2, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Compare two runs' JSON side by side instead: --compare A.json B.json")
+def eval_command(gold: Path | None, corpus: Path | None, generator: str | None, k: int | None, limit: int | None,
+                 report_dir: Path | None, as_json: bool, compare: tuple[Path, Path] | None) -> None:
+    """Measure answers against the gold questions in GOLD: a JSONL file, or the ClapNQ or
+    SQuAD 2.0 folder of ../shared/eval (see README, Evaluation)."""
+    from rag import report
+
+    if compare:
+        _compare_runs(gold, compare)
+        return
+    if gold is None:
+        _fail("missing GOLD: a gold JSONL file, or a ClapNQ or SQuAD folder")
+    from index import StoreError
+    from rag.evaluation import eval_settings, evaluate, read_gold
+    from rag.llm import ModelError
+    from rag.pipeline import QuestionError, pipeline_for
+
+    try:
+        gold_set = read_gold(gold)
+        if not gold_set.items:
+            _fail(f"no questions in {gold}")
+        settings = eval_settings(gold_set, Settings(), corpus, progress=not as_json)
+        result = evaluate(gold_set, pipeline_for(settings), k=k, limit=limit, generator=generator,
+                          progress=not as_json)
+    except (QuestionError, StoreError, ModelError, ValueError, OSError) as exc:
+        _fail(str(exc))
+    if report_dir:
+        report.write(result, report_dir)
+    click.echo(json.dumps(result.summary) if as_json else report.summary_table(result.summary))
+    if report_dir and not as_json:
+        click.echo(f"\nReport: {report_dir / 'report.md'}")
+
+
+def _compare_runs(gold: Path | None, runs: tuple[Path, Path]) -> None:
+    from rag import report
+
+    if gold:
+        _fail("give GOLD or --compare A.json B.json, not both")
+    try:
+        click.echo(report.compare(*runs))
+    except (ValueError, KeyError, TypeError) as exc:
+        _fail(f"cannot compare: {exc!r} (give two eval.json or --json outputs)")
 
 
 def _print_stream(stream, echo: bool):

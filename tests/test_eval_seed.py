@@ -1,0 +1,38 @@
+"""The quick evaluation `make test` runs: the seed gold set (36 questions: 28 answerable,
+8 unanswerable) against seeds/ with the extractive answerer. It fails when a metric falls
+about one question below the figure measured (in the comments); timings are not checked."""
+
+from pathlib import Path
+
+from rag.evaluation import evaluate, read_gold
+from rag.metrics import flatten
+
+SEED_GOLD = Path(__file__).resolve().parent / "data" / "seed_gold.jsonl"
+
+AT_LEAST = {
+    "retrieval.hit@1": 0.75,  # 0.786 (22/28): the evidence sentence is in the first passage
+    "retrieval.hit@5": 0.96,  # 1.000
+    "retrieval.mrr": 0.85,  # 0.887
+    "answers.correct": 0.75,  # 0.786 (22/28)
+    "answers.f1": 0.14,  # 0.160: whole sentences against short answers
+    "citations.precision": 0.50,  # 0.564: runner-up sentences are often beside the point
+    "citations.recall": 0.95,  # 1.000: every correct answer cites a supporting sentence
+    "refusal.unanswerable_refused": 0.375,  # 0.500 (4/8)
+}
+AT_MOST = {
+    "refusal.answerable_refused": 0.11,  # 0.071 (2/28)
+    "citations.invalid": 0,  # 0: extractive citations are built, not parsed
+}
+
+
+def test_seed_gold_set_does_not_regress(seed_pipeline):
+    result = evaluate(read_gold(SEED_GOLD), seed_pipeline, k=5, generator="extractive")
+    summary = result.summary
+    assert (summary["questions"], summary["answerable"], summary["unanswerable"]) == (36, 28, 8)
+    assert summary["generator"] == "extractive"
+    metrics = flatten(summary["metrics"])
+    regressions = [f"{name} = {metrics[name]} < {floor}"
+                   for name, floor in AT_LEAST.items() if metrics[name] < floor]
+    regressions += [f"{name} = {metrics[name]} > {ceiling}"
+                    for name, ceiling in AT_MOST.items() if metrics[name] > ceiling]
+    assert not regressions, "regression on the seed gold set:\n" + "\n".join(regressions)
