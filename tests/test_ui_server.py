@@ -295,3 +295,23 @@ def test_twenty_concurrent_clients_while_an_upload_is_indexed(chat_url, chat_set
     assert uploaded and uploaded[0].ok, uploaded
     p95 = latencies[round(0.95 * (len(latencies) - 1))]
     print(f"\n20 clients x 3 questions during an upload: p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s")
+
+
+def test_the_server_serves_no_files_outside_its_area_and_leaks_no_paths(chat_url, chat_settings):
+    """Gradio's file route refuses paths outside what the app serves; error answers carry
+    no traceback or filesystem path."""
+    secret = Path(chat_settings.home) / "catalog-secret.txt"
+    secret.write_text("index internals")
+    for path in ("/etc/passwd", str(secret), str(Path(__file__).resolve())):
+        for route in (f"/gradio_api/file={path}", f"/file={path}"):
+            response = httpx.get(f"{chat_url}{route}")
+            assert response.status_code in (403, 404), (route, response.status_code)
+            assert "root:" not in response.text and "index internals" not in response.text
+    missing = httpx.get(f"{chat_url}/no/such/page")
+    assert missing.status_code == 404 and "Traceback" not in missing.text
+    with pytest.raises(Exception) as caught:
+        Client(chat_url, verbose=False).predict("x" * 5000, api_name="/ask")
+    message = str(caught.value)
+    assert "too long" in message
+    assert "Traceback" not in message and str(Path(chat_settings.home)) not in message
+    assert "/work/" not in message and ".venv" not in message

@@ -1,0 +1,344 @@
+"""Benchmarks: ingest, re-ingest, query latency at scale, recall, memory, cold start, local LLM.
+
+    .venv/bin/python bench/run.py            # quick (make bench): a few minutes
+    .venv/bin/python bench/run.py --full     # adds the 100k-chunk runs (make bench FULL=1)
+
+Every comparison is a ratio of figures measured in this same run, on the same data, and every
+figure is a median over repeats: the machine is noisy. Results go to bench/results/latest.json
+and latest.md, and the table is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "eval"
+RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT))
+
+from index import ingest, open_index  # noqa: E402
+from index.catalog import NewChunk  # noqa: E402
+from index.embedding import load_embedder  # noqa: E402
+from index.loaders import Document  # noqa: E402
+from index.store import writing  # noqa: E402
+from rag import Pipeline, Settings  # noqa: E402
+from rag.evaluation import read_gold  # noqa: E402
+
+SEED_GOLD = [json.loads(line) for line in (ROOT / "tests/data/seed_gold.jsonl").open()]
+median = statistics.median
+
+
+def timed(function, *args, **kwargs) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - started, result
+
+
+def percentiles(samples_s: list[float]) -> dict:
+    ms = sorted(s * 1000 for s in samples_s)
+    return {"p50_ms": round(median(ms), 2), "p95_ms": round(ms[round(0.95 * (len(ms) - 1))], 2)}
+
+
+@contextmanager
+def scratch():
+    folder = Path(tempfile.mkdtemp(prefix="rag-bench-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def clapnq_corpus(folder: Path, limit: int | None) -> tuple[Path, int]:
+    """ClapNQ's passages as files; returns the folder and their total characters."""
+    docs = folder / "docs"
+    docs.mkdir()
+    corpus = sorted(read_gold(SHARED / "clapnq").corpus.items())[:limit]
+    for name, text in corpus:
+        (docs / name).write_text(text, encoding="utf-8")
+    return docs, sum(len(text) for _, text in corpus)
+
+
+# -- ingest -----------------------------------------------------------------------------------
+def langchain_tutorial(docs: Path, persist: Path, embeddings) -> None:
+    """The LangChain RAG tutorial's indexing: 1000/200 character splits, Chroma.from_documents."""
+    from chromadb.config import Settings as ChromaSettings
+    from langchain_chroma import Chroma
+    from langchain_core.documents import Document as LCDocument
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    documents = [LCDocument(page_content=p.read_text(encoding="utf-8"), metadata={"source": str(p)})
+                 for p in sorted(docs.iterdir())]
+    splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(documents)
+    Chroma.from_documents(splits, embeddings, persist_directory=str(persist),
+                          client_settings=ChromaSettings(anonymized_telemetry=False))
+
+
+def ingest_figures(limit: int | None, repeats: int) -> dict:
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    embedder = load_embedder()
+    baseline = HuggingFaceEmbeddings(model_name=str(embedder.path))
+    baseline.embed_documents(["warm up"])
+    embedder.embed(["warm up"])
+    ours, ceiling, tutorial, again = [], [], [], []
+    with scratch() as folder:
+        docs, chars = clapnq_corpus(folder, limit)
+        for run in range(repeats):
+            home = folder / f"home-{run}"
+            seconds, report = timed(ingest, [docs], home=home)
+            ours.append(seconds)
+            again.append(timed(ingest, [docs], home=home)[0])
+            with open_index(home) as index:
+                texts = [c.text for c in index.catalog.chunks(index.catalog.chunk_ids()).values()]
+            ceiling.append(timed(embedder.embed, texts)[0])
+            tutorial.append(timed(langchain_tutorial, docs, folder / f"lc-{run}", baseline)[0])
+    return {
+        "documents": report.documents,
+        "source_chars": chars,
+        "chunks": report.chunks_total,
+        "ours_chars_per_s": round(chars / median(ours)),
+        "bare_model_chars_per_s": round(chars / median(ceiling)),
+        "langchain_tutorial_chars_per_s": round(chars / median(tutorial)),
+        "ratio_to_bare_model": round(median(ceiling) / median(ours), 3),
+        "ratio_to_langchain_tutorial": round(median(tutorial) / median(ours), 3),
+        "first_ingest_s": round(median(ours), 2),
+        "unchanged_reingest_s": round(median(again), 3),
+        "reingest_speedup": round(median(ours) / median(again), 1),
+    }
+
+
+# -- indexes at scale ---------------------------------------------------------------------------
+def real_chunks(folder: Path) -> tuple[list, np.ndarray]:
+    """Embedded ClapNQ chunks: (chunks, vectors), the seed of every scaled index."""
+    docs, _ = clapnq_corpus(folder, None)
+    ingest([docs], home=folder / "base")
+    with open_index(folder / "base") as index:
+        chunks = list(index.catalog.chunks(index.catalog.chunk_ids()).values())
+        vectors = index.vectors.embeddings([c.id for c in chunks])
+    return chunks, np.stack([vectors[c.id] for c in chunks])
+
+
+def scaled_index(home: Path, chunks, vectors: np.ndarray, total: int, seed: int = 0) -> None:
+    """An index of `total` chunks: the real ones, then variants of them. A variant's text
+    is its original with the sentences rotated (new documents, same vocabulary), its vector
+    the original plus Gaussian noise (cosine ~0.93 to it), renormalized."""
+    rng = np.random.default_rng(seed)
+    with writing(home) as index:
+        index.check_model(load_embedder(), claim=True)
+        for start in range(0, total, 5000):
+            batch = []
+            for i in range(start, min(total, start + 5000)):
+                original = chunks[i % len(chunks)]
+                text = original.text if i < len(chunks) else _rotate(original.text, i)
+                batch.append(_synthetic_document(f"synthetic/{i}.txt", text))
+            rows = np.arange(start, start + len(batch))
+            base = vectors[rows % len(chunks)]
+            is_variant = (rows >= len(chunks))[:, None]
+            noisy = base + is_variant * rng.normal(0, 0.02, base.shape)
+            noisy = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+            index.vectors.upsert([c.id for _, [c] in batch], noisy, [{"source": d.source} for d, _ in batch])
+            index.catalog.commit_documents(batch, [])
+
+
+def _rotate(text: str, i: int) -> str:
+    sentences = text.split(". ")
+    k = i % len(sentences)
+    return ". ".join(sentences[k:] + sentences[:k])
+
+
+def _synthetic_document(source: str, text: str) -> tuple[Document, list[NewChunk]]:
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    chunk_id = hashlib.sha256(source.encode()).hexdigest()[:24]
+    document = Document(source=source, text=text, sha256=sha)
+    return document, [NewChunk(chunk_id, 0, 0, len(text), None, text, sha)]
+
+
+def query_figures(home: Path, questions: list[str]) -> dict:
+    pipeline = Pipeline(Settings(home=home, generator="extractive"))
+    pipeline.ask(questions[0])  # warm: model loaded, index open
+    retrieve, answer = [], []
+    for question in questions:
+        retrieve.append(timed(pipeline.retriever().passages, question)[0])
+        answer.append(timed(pipeline.ask, question)[0])
+    return {"retrieval": percentiles(retrieve), "extractive_ask": percentiles(answer)}
+
+
+def keyword_figures(home: Path, questions: list[str]) -> dict:
+    """Our FTS5 keyword search against bm25s over the same chunk texts. bm25s has no
+    incremental update: any change means indexing the corpus again, so that time is the
+    cost of every ingest that changes something."""
+    import bm25s
+    import Stemmer  # PyStemmer, bm25s's stemmer
+
+    with open_index(home) as index:
+        texts = [c.text for c in index.catalog.chunks(index.catalog.chunk_ids()).values()]
+        fts = [timed(index.catalog.keyword_search, q, 30)[0] for q in questions]
+    stemmer = Stemmer.Stemmer("english")
+    build_s, retriever = timed(_bm25s_index, texts, stemmer)
+    queries = [bm25s.tokenize([q], stemmer=stemmer, show_progress=False) for q in questions]
+    bm25 = [timed(retriever.retrieve, q, k=30, show_progress=False)[0] for q in queries]
+    return {"fts5": percentiles(fts), "bm25s": percentiles(bm25), "bm25s_reindex_s": round(build_s, 2)}
+
+
+def _bm25s_index(texts: list[str], stemmer):
+    import bm25s
+
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenize(texts, stemmer=stemmer, show_progress=False), show_progress=False)
+    return retriever
+
+
+def recall_at_10(home: Path, questions: list[str]) -> float:
+    """Approximate (HNSW) top-10 against exact top-10 by brute force over the stored vectors."""
+    embedder = load_embedder()
+    with open_index(home) as index:
+        ids = index.catalog.chunk_ids()
+        stored = index.vectors.embeddings(ids)
+        matrix = np.stack([stored[i] for i in ids])
+        recalls = []
+        for question in questions:
+            q = embedder.embed_query(question)
+            exact = {ids[j] for j in np.argsort(-(matrix @ q))[:10]}
+            approx = {i for i, _ in index.vectors.query(q, 10)}
+            recalls.append(len(exact & approx) / 10)
+    return round(float(np.mean(recalls)), 4)
+
+
+def serving_rss_mb(home: Path, questions: list[str]) -> float:
+    """Peak resident memory of a fresh process that answers questions from the index."""
+    script = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "from rag import Pipeline, Settings\n"
+        f"p = Pipeline(Settings(home=Path({str(home)!r}), generator='extractive'))\n"
+        f"for q in {questions!r}: p.ask(q)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
+    return round(int(out.stdout.split()[-1]) / 1024, 1)
+
+
+def cold_ask_s(home: Path, repeats: int = 3) -> float:
+    rag = Path(sys.executable).with_name("rag")
+    env = {"RAG_HOME": str(home), "RAG_GENERATOR": "extractive", "PATH": str(rag.parent)}
+    samples = [
+        timed(subprocess.run, [str(rag), "ask", "Who founded DeepSeek?", "--json"],
+              capture_output=True, check=True, env=env)[0]
+        for _ in range(repeats)
+    ]
+    return round(median(samples), 2)
+
+
+def local_figures(home: Path, count: int) -> dict:
+    from rag.llm import packaged_model_installed
+
+    if not packaged_model_installed():
+        return {"skipped": "local model not installed"}
+    pipeline = Pipeline(Settings(home=home, generator="local"))
+    pipeline.ask("Who founded DeepSeek?")  # load the model, read the fixed prompt once
+    first_token, full = [], []
+    for gold in [g for g in SEED_GOLD if not g["unanswerable"]][:count]:
+        started = time.perf_counter()
+        first = None
+        for piece in pipeline.ask_stream(gold["question"]):
+            if first is None and isinstance(piece, str) and piece.strip():
+                first = time.perf_counter() - started
+        full.append(time.perf_counter() - started)
+        first_token.append(first or full[-1])
+    return {"questions": len(full), "time_to_first_token": percentiles(first_token),
+            "full_answer": percentiles(full)}
+
+
+# -- report -------------------------------------------------------------------------------------
+TARGETS = [
+    ("ingest: ratio to bare model", ("ingest", "ratio_to_bare_model"), ">=", 0.9),
+    ("ingest: ratio to LangChain tutorial", ("ingest", "ratio_to_langchain_tutorial"), ">=", 1.2),
+    ("re-ingest unchanged: speed-up", ("ingest", "reingest_speedup"), ">=", 50),
+    ("retrieval p50 at 10k (ms)", ("scale", "10000", "retrieval", "p50_ms"), "<", 25),
+    ("retrieval p50 at 100k (ms)", ("scale", "100000", "retrieval", "p50_ms"), "<", 50),
+    ("extractive ask p50 at 10k (ms)", ("scale", "10000", "extractive_ask", "p50_ms"), "<", 60),
+    ("recall@10 approx vs exact at 100k", ("scale", "100000", "recall_at_10"), ">=", 0.95),
+    ("peak RSS serving 100k (MB)", ("scale", "100000", "serving_rss_mb"), "<", 2048),
+    ("cold `rag ask` (s)", ("cold_ask_s",), "<", 8),
+    ("local: time to first token p50 (ms)", ("local", "time_to_first_token", "p50_ms"), "<", 4000),
+    ("local: full answer p50 (ms)", ("local", "full_answer", "p50_ms"), "<", 6000),
+]
+
+
+def dig(results: dict, path: tuple):
+    for key in path:
+        if not isinstance(results, dict) or key not in results:
+            return None
+        results = results[key]
+    return results
+
+
+def table(results: dict) -> str:
+    rows = ["| figure | measured | target | met |", "|---|---|---|---|"]
+    for label, path, op, target in TARGETS:
+        value = dig(results, path)
+        met = "" if value is None else ("yes" if (value >= target if op == ">=" else value < target) else "NO")
+        rows.append(f"| {label} | {'not run' if value is None else value} | {op} {target} | {met} |")
+    ingest_ = results.get("ingest", {})
+    rows.append("")
+    rows.append(f"Ingest, chars/s: ours {ingest_.get('ours_chars_per_s')}, bare model "
+                f"{ingest_.get('bare_model_chars_per_s')}, LangChain tutorial "
+                f"{ingest_.get('langchain_tutorial_chars_per_s')} ({ingest_.get('documents')} ClapNQ passages, "
+                f"{ingest_.get('source_chars')} chars).")
+    for size, figures in results.get("scale", {}).items():
+        rows.append(f"At {size} chunks: retrieval {figures['retrieval']}, extractive ask {figures['extractive_ask']}"
+                    + (f", recall@10 {figures['recall_at_10']}" if "recall_at_10" in figures else "")
+                    + (f", serving RSS {figures['serving_rss_mb']} MB" if "serving_rss_mb" in figures else "")
+                    + f"; keyword search {figures['keyword']}")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--full", action="store_true", help="add the 100k-chunk runs")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    questions = [g["question"] for g in SEED_GOLD] + [i.question for i in read_gold(SHARED / "clapnq").items[:64]]
+    results: dict = {"machine": {"cpus": os.cpu_count()}, "full": args.full}
+    results["ingest"] = ingest_figures(None if args.full else 200, args.repeats)
+    print(json.dumps(results["ingest"]), flush=True)
+    results["scale"] = {}
+    with scratch() as folder:
+        chunks, vectors = real_chunks(folder)
+        for size in [1_000, 10_000] + ([100_000] if args.full else []):
+            home = folder / f"scale-{size}"
+            scaled_index(home, chunks, vectors, size)
+            figures = query_figures(home, questions)
+            figures["keyword"] = keyword_figures(home, questions)
+            if size == 100_000:
+                figures["recall_at_10"] = recall_at_10(home, questions)
+                figures["serving_rss_mb"] = serving_rss_mb(home, questions[:20])
+            results["scale"][str(size)] = figures
+            print(size, json.dumps(figures), flush=True)
+        seed_home = folder / "seed"
+        ingest([str(ROOT / "seeds")], home=seed_home)
+        results["cold_ask_s"] = cold_ask_s(seed_home)
+        results["local"] = local_figures(seed_home, 10 if not args.full else 28)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=1))
+    markdown = table(results)
+    (RESULTS / "latest.md").write_text(markdown + "\n")
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()
