@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -22,6 +23,12 @@ def _working_directory_untouched():
     existed = cwd_home.exists()
     yield
     assert existed or not cwd_home.exists(), f"a test wrote an index to {cwd_home}"
+
+
+@pytest.fixture(autouse=True)
+def _quiet_pypdf():
+    # pypdf logs a warning per recovery attempt on broken files; the assertions say enough.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 @pytest.fixture(autouse=True)

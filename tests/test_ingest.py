@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import json
 import shutil
@@ -35,11 +34,6 @@ from index import (
 from index.chunking import chunk_document
 from index.embedding import DEFAULT_MODEL_NAME, default_model_path
 from index.store import current_generation, writing
-
-
-@pytest.fixture(autouse=True)
-def _quiet_pypdf():
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import random
 
@@ -27,12 +26,6 @@ from helpers import (
 
 from index import LoadError, load
 from index.loaders import PAGE_SEPARATOR
-
-
-@pytest.fixture(autouse=True)
-def _quiet_pypdf():
-    # pypdf logs a warning per recovery attempt on broken files; the assertions say enough.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 # -- good files ------------------------------------------------------------------------
