@@ -48,7 +48,7 @@ def build_app(settings: Settings) -> gr.Blocks:
     # threads: chromadb's first client for a folder is not thread-safe, the model loads
     # lazily, and the first question should not wait seconds for either.
     documents = chat.document_choices()
-    chat.pipeline.embedder.model
+    chat.pipeline.embedder.warm()
     # Gradio keeps its own copy of each upload (ours is in RAG_HOME/uploads): drop it after a day.
     with gr.Blocks(title="rag-chat", analytics_enabled=False, delete_cache=(3600, 86400)) as app:
         page = _layout(settings, documents)

@@ -1,0 +1,78 @@
+"""The torch-only encoder against sentence-transformers, on the real model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embedding import Embedder, default_model_path
+from index.encoder import BertEncoder, UnsupportedModel
+
+TEXTS = [
+    "Who founded DeepSeek?",
+    "",
+    "Ünïcödé café — naïve résumé, 東京 and emoji 🙂",
+    "Nvidia lost nearly $600 billion in market value on Monday, the largest one-day loss in history. " * 30,
+    "Short.",
+    "A middling sentence about the market reaction to a cheaper Chinese model, and chip stocks.",
+]
+
+
+def test_vectors_equal_sentence_transformers(embedder):
+    """Same vectors, in the same order, for short, empty, non-ASCII and over-long (truncated) texts."""
+    assert isinstance(embedder.embed.__self__, BertEncoder)  # the packaged model runs on it
+    ours = embedder.embed(TEXTS)
+    theirs = embedder.model.encode(TEXTS, normalize_embeddings=True)
+    assert ours.shape == theirs.shape == (len(TEXTS), 384)
+    assert np.abs(ours - theirs).max() < 1e-5
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1, atol=1e-5)
+
+
+def test_cached_embeddings_are_the_models(embedder):
+    """Questions and sentences (embed_cached) are comparable with ingested chunks (embed)."""
+    cached = embedder.embed_cached(TEXTS[:3] + TEXTS[:1])
+    assert np.abs(cached[:3] - embedder.embed(TEXTS[:3])).max() < 1e-6
+    assert np.array_equal(cached[0], cached[3])
+    assert embedder.embed_cached([]).shape == (0, 384)
+
+
+@pytest.fixture(scope="module")
+def cls_pooled_model(tmp_path_factory) -> Path:
+    """The packaged weights with CLS pooling: a model the torch-only encoder does not implement."""
+    target = tmp_path_factory.mktemp("models") / "cls-minilm"
+    shutil.copytree(default_model_path(), target)
+    pooling = target / "1_Pooling" / "config.json"
+    config = json.loads(pooling.read_text())
+    pooling.write_text(json.dumps({**config, "pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True}))
+    return target
+
+
+def test_other_models_fall_back_to_sentence_transformers(cls_pooled_model):
+    with pytest.raises(UnsupportedModel):
+        BertEncoder(cls_pooled_model)
+    other = Embedder(str(cls_pooled_model))
+    cached = other.embed_cached(TEXTS[:2])
+    assert np.abs(cached - other.model.encode(TEXTS[:2], normalize_embeddings=True)).max() < 1e-6
+    # CLS pooling really gives other vectors: the fallback is not the mean-pooled encoder.
+    mean_pooled = BertEncoder(Path(default_model_path())).encode(TEXTS[:1])[0]
+    assert float(cached[0] @ mean_pooled) < 0.99
+
+
+def test_a_question_process_never_imports_sentence_transformers(seed_home):
+    """A cold `ask` pays for torch, not for importing sentence-transformers and transformers."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from rag import Pipeline, Settings\n"
+        f"answer = Pipeline(Settings(home=Path({str(seed_home)!r}), generator='extractive')).ask('Who founded DeepSeek?')\n"
+        "assert 'Liang Wenfeng' in answer.answer, answer.answer\n"
+        "print(sorted(m for m in ('sentence_transformers', 'transformers') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
