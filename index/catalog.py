@@ -155,10 +155,12 @@ class Catalog:
         if not terms:
             return []
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        # Rank inside FTS5, then join only the top k: joining every match first cost a
+        # quarter of the query time at 100k chunks.
         rows = self.db.execute(
-            "SELECT c.id, -bm25(chunks_fts) AS score FROM chunks_fts"
-            " JOIN chunks c ON c.rowid = chunks_fts.rowid"
-            " WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?",
+            "SELECT c.id, s.score FROM (SELECT rowid, -bm25(chunks_fts) AS score FROM chunks_fts"
+            " WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?) s"
+            " JOIN chunks c ON c.rowid = s.rowid ORDER BY s.score DESC",
             (match, k),
         )
         return [(row[0], row[1]) for row in rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -46,8 +47,12 @@ class HybridRetriever(BaseRetriever):
 
     def passages(self, query: str, k: int | None = None) -> list[Passage]:
         k = k or self.k
-        dense = self.index.vectors.query(self.embedder.embed_query(query), self.fetch_k)
-        keyword = self.index.catalog.keyword_search(query, self.fetch_k)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # Keyword search needs no query vector, and SQLite releases the GIL: it runs on
+            # the other core while the query is embedded and the vectors searched.
+            searching = pool.submit(self.index.catalog.keyword_search, query, self.fetch_k)
+            dense = self.index.vectors.query(self.embedder.embed_query(query), self.fetch_k)
+            keyword = searching.result()
         fused = reciprocal_rank_fusion(
             [[i for i, _ in dense], [i for i, _ in keyword]], [1.0, self.keyword_weight], self.rrf_k
         )
