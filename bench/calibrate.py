@@ -23,6 +23,7 @@ from index import ingest, open_index
 from index.embedding import load_embedder
 from rag.evaluation import index_corpus, read_gold
 from rag.extractive import ExtractiveAnswerer
+from rag.metrics import retrieval_rank
 from rag.retrieval import HybridRetriever
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,8 +36,7 @@ MAX_FALSE_REFUSALS = 0.10
 def retrieval(retriever, items, k=5) -> dict:
     hits, reciprocal = [], []
     for item in items:
-        names = [Path(p.source).name for p in retriever.passages(item.question, k)]
-        rank = names.index(item.source) + 1 if item.source in names else None
+        rank = retrieval_rank(retriever.passages(item.question, k), item.source, item.evidence)
         hits.append(rank == 1)
         reciprocal.append(1 / rank if rank else 0.0)
     return {"hit@1": round(statistics.mean(hits), 4), f"mrr@{k}": round(statistics.mean(reciprocal), 4)}

@@ -69,14 +69,17 @@ def merge_passages(ranked: list[tuple[Any, float]], k: int) -> list[Passage]:
     kept: list[dict] = []
     seen_words: list[frozenset[str]] = []
     for chunk, score in ranked:
-        words = frozenset(_WORDS.findall(chunk.text.lower()))
         joined = next((p for p in kept if p["source"] == chunk.source
                        and chunk.start <= p["end"] and chunk.end >= p["start"]), None)
         if joined:
             _extend(joined, chunk)
+        if len(kept) == k:
+            continue  # no new passage can come: its words are not needed (a third of the time)
+        words = frozenset(_WORDS.findall(chunk.text.lower()))
+        if joined:
             seen_words.append(words)
             continue
-        if len(kept) == k or any(_near_duplicate(words, seen) for seen in seen_words):
+        if any(_near_duplicate(words, seen) for seen in seen_words):
             continue
         seen_words.append(words)
         kept.append({"source": chunk.source, "start": chunk.start, "end": chunk.end,
