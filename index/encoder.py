@@ -10,7 +10,7 @@ equal sentence-transformers' to float precision (tests/test_embedding.py).
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +51,7 @@ class BertEncoder:
         vectors = np.zeros((len(texts), self.dimension), np.float32)
         for batch in _batches(sorted(range(len(texts)), key=lambda i: len(token_ids[i])), token_ids):
             rows = [token_ids[i] for i in batch]
-            with _threads(1 if sum(map(len, rows)) <= SINGLE_THREAD_TOKENS else None):
+            with _one_core() if sum(map(len, rows)) <= SINGLE_THREAD_TOKENS else nullcontext():
                 vectors[batch] = self._forward(rows).numpy()
         return vectors
 
@@ -97,14 +97,13 @@ class BertEncoder:
 
 
 @contextmanager
-def _threads(count: int | None):
-    """Run torch on `count` cores in this thread. With OpenMP the setting is per thread, so
-    other threads (a concurrent ingest) keep theirs."""
+def _one_core():
+    """Run torch on one core in this thread. With OpenMP the setting is per thread, so other
+    threads (a concurrent ingest) keep theirs."""
     import torch
 
     before = torch.get_num_threads()
-    if count:
-        torch.set_num_threads(count)
+    torch.set_num_threads(1)
     try:
         yield
     finally:
