@@ -1,10 +1,12 @@
 """The catalog: one SQLite file that is the source of truth for what is indexed.
 
-It holds documents, their chunks with offsets, and an FTS5 keyword index over the chunk
-text, all changed in one transaction per batch of documents, so the keyword side and the
-document list can never disagree. Chroma holds only vectors: a chunk id the catalog does
-not list is invisible, and ids written to Chroma before a commit are journaled in
-`pending` so a crash leaves nothing behind that the next writer does not clean up.
+It holds documents, their chunks with offsets and vectors, and an FTS5 keyword index over
+the chunk text, all changed in one transaction per batch of documents, so a crash at any
+moment leaves every committed document whole. The vector store is derived from it: each
+chunk has a vector id that is never reused, and the same transaction journals which
+vector ids the store must add or delete (`vector_journal`); the writer applies the journal
+after the commit, and the next writer replays whatever a crash left in it. Every commit
+bumps the `changes` counter, so a reader in another process knows to catch up.
 """
 
 from __future__ import annotations
@@ -14,6 +16,17 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+
+from index import failpoints
+from index.errors import NeedsMigrationError
+
+# float32, not float16: float16 halves the vectors' share of the file but a vector re-added
+# from the catalog would then differ from the one first embedded (README, Benchmarks, for
+# what float16 does to recall@10 and size).
+VECTOR_DTYPE = np.float32
+SCHEMA_VERSION = "2"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -40,7 +53,16 @@ CREATE INDEX IF NOT EXISTS chunks_text_hash ON chunks(text_hash);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     text, tokenize = 'porter unicode61 remove_diacritics 2'
 );
-CREATE TABLE IF NOT EXISTS pending (id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS vector_journal (
+    vector_id INTEGER PRIMARY KEY,
+    op TEXT NOT NULL CHECK (op IN ('add', 'delete'))
+);
+"""
+# Added to catalogs made before vectors lived here (and to new ones, the same way).
+VECTOR_COLUMNS = """
+ALTER TABLE chunks ADD COLUMN vector_id INTEGER;
+ALTER TABLE chunks ADD COLUMN vector BLOB;
+CREATE UNIQUE INDEX chunks_vector_id ON chunks(vector_id);
 """
 
 # Words too common to rank anything; dropping them keeps OR queries fast on large indexes.
@@ -56,6 +78,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 @dataclass(frozen=True)
 class StoredChunk:
     id: str
+    vector_id: int
     source: str
     chunk: int
     start: int
@@ -74,6 +97,15 @@ class NewChunk:
     page: int | None
     text: str
     text_hash: str
+    vector: np.ndarray
+
+
+@dataclass(frozen=True)
+class Journal:
+    """What the vector store still has to do for committed changes."""
+
+    adds: list[int]
+    deletes: list[int]
 
 
 class Catalog:
@@ -84,7 +116,25 @@ class Catalog:
         self.db.execute("PRAGMA foreign_keys = ON")
         if not readonly:
             self.db.execute("PRAGMA journal_mode = WAL")
+            self._create()
+        elif self.get_meta("schema") != SCHEMA_VERSION:
+            raise NeedsMigrationError(
+                f"the index in {path.parent} was built by an older version that kept vectors only "
+                "in Chroma: run `rag check --repair` (or any `rag ingest`) once to migrate it"
+            )
+
+    def _create(self) -> None:
+        with self.db:
             self.db.executescript(SCHEMA)
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(chunks)")}
+            if "vector" not in columns:
+                self.db.executescript(VECTOR_COLUMNS)
+            if self.get_meta("schema") is None and not self.chunk_count():
+                self._set_meta("schema", SCHEMA_VERSION)
+
+    @property
+    def needs_migration(self) -> bool:
+        return self.get_meta("schema") != SCHEMA_VERSION
 
     def close(self) -> None:
         self.db.close()
@@ -96,7 +146,23 @@ class Catalog:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.db:
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            self._set_meta(key, value)
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def changes(self) -> int:
+        """How many commits changed what is indexed: a reader that saw another number
+        must catch up."""
+        return int(self.get_meta("changes") or 0)
+
+    def _bump_changes(self) -> None:
+        self._set_meta("changes", str(self.changes() + 1))
+
+    def _new_vector_ids(self, n: int) -> range:
+        first = int(self.get_meta("next_vector_id") or 1)
+        self._set_meta("next_vector_id", str(first + n))
+        return range(first, first + n)
 
     # -- reads ----------------------------------------------------------------------
     def documents(self) -> dict[str, str]:
@@ -126,31 +192,66 @@ class Catalog:
         ]
 
     def chunks(self, ids: list[str]) -> dict[str, StoredChunk]:
-        found = {}
-        for batch in _batches(ids):
+        """Chunks by their id (source, version and position)."""
+        return {c.id: c for c in self._chunks("id", ids)}
+
+    def chunks_by_vector(self, vector_ids: list[int]) -> dict[int, StoredChunk]:
+        """Chunks by vector id: what the vector store and the keyword search return."""
+        return {c.vector_id: c for c in self._chunks("vector_id", vector_ids)}
+
+    def _chunks(self, column: str, keys: list) -> list[StoredChunk]:
+        found = []
+        for batch in _batches(keys):
             rows = self.db.execute(
-                "SELECT c.id, c.source, c.chunk, c.start, c.end, c.page, c.sha256, f.text"
+                "SELECT c.id, c.vector_id, c.source, c.chunk, c.start, c.end, c.page, c.sha256, f.text"
                 " FROM chunks c JOIN chunks_fts f ON f.rowid = c.rowid"
-                f" WHERE c.id IN ({_marks(batch)})",
+                f" WHERE c.{column} IN ({_marks(batch)})",
                 batch,
             )
-            found.update((row[0], StoredChunk(*row)) for row in rows)
+            found.extend(StoredChunk(*row) for row in rows)
         return found
 
-    def ids_by_text_hash(self, hashes: list[str]) -> dict[str, str]:
-        """An already-embedded chunk id for each known text hash (to reuse its vector)."""
+    def vector_ids(self) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT vector_id FROM chunks ORDER BY vector_id")]
+
+    def vectors(self, vector_ids: list[int]) -> tuple[list[int], np.ndarray]:
+        """The stored vectors of those ids that exist, as (ids, one row each)."""
+        found, rows = [], []
+        for batch in _batches(vector_ids):
+            for vector_id, blob in self.db.execute(
+                f"SELECT vector_id, vector FROM chunks WHERE vector_id IN ({_marks(batch)})", batch
+            ):
+                found.append(vector_id)
+                rows.append(np.frombuffer(blob, dtype=VECTOR_DTYPE))
+        return found, np.stack(rows) if rows else np.empty((0, 0), dtype=VECTOR_DTYPE)
+
+    def all_vectors(self, batch: int):
+        """Every stored vector in batches of (ids, matrix), in vector id order."""
+        after = 0
+        while True:
+            rows = self.db.execute(
+                "SELECT vector_id, vector FROM chunks WHERE vector_id > ? ORDER BY vector_id LIMIT ?",
+                (after, batch),
+            ).fetchall()
+            if not rows:
+                return
+            yield [r[0] for r in rows], np.stack([np.frombuffer(r[1], dtype=VECTOR_DTYPE) for r in rows])
+            after = rows[-1][0]
+
+    def vectors_by_text_hash(self, hashes: list[str]) -> dict[str, np.ndarray]:
+        """A stored vector for each known text hash, to reuse instead of embedding again."""
         found = {}
         for batch in _batches(hashes):
             rows = self.db.execute(
-                f"SELECT text_hash, min(id) FROM chunks WHERE text_hash IN ({_marks(batch)})"
+                f"SELECT text_hash, vector FROM chunks WHERE text_hash IN ({_marks(batch)})"
                 " GROUP BY text_hash",
                 batch,
             )
-            found.update(rows)
+            found.update((h, np.frombuffer(blob, dtype=VECTOR_DTYPE)) for h, blob in rows)
         return found
 
-    def keyword_search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """BM25 over chunk text; returns (chunk id, score) with higher scores better."""
+    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """BM25 over chunk text; returns (vector id, score) with higher scores better."""
         terms = [w for w in dict.fromkeys(_WORD.findall(query.lower())) if w not in STOPWORDS]
         if not terms:
             return []
@@ -158,49 +259,52 @@ class Catalog:
         # Rank inside FTS5, then join only the top k: joining every match first cost a
         # quarter of the query time at 100k chunks.
         rows = self.db.execute(
-            "SELECT c.id, s.score FROM (SELECT rowid, -bm25(chunks_fts) AS score FROM chunks_fts"
+            "SELECT c.vector_id, s.score FROM (SELECT rowid, -bm25(chunks_fts) AS score FROM chunks_fts"
             " WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?) s"
             " JOIN chunks c ON c.rowid = s.rowid ORDER BY s.score DESC",
             (match, k),
         )
         return [(row[0], row[1]) for row in rows]
 
-    # -- the crash journal ------------------------------------------------------------
-    def add_pending(self, ids: list[str]) -> None:
-        with self.db:
-            self.db.executemany("INSERT OR IGNORE INTO pending VALUES (?)", ((i,) for i in ids))
+    # -- the journal of vector store work --------------------------------------------
+    def journal(self) -> Journal:
+        rows = self.db.execute("SELECT vector_id, op FROM vector_journal").fetchall()
+        return Journal([v for v, op in rows if op == "add"], [v for v, op in rows if op == "delete"])
 
-    def orphans(self) -> list[str]:
-        """Journaled ids that no committed chunk uses: safe to delete from the vectors."""
-        return [
-            r[0]
-            for r in self.db.execute(
-                "SELECT p.id FROM pending p LEFT JOIN chunks c ON c.id = p.id WHERE c.id IS NULL"
-            )
-        ]
-
-    def clear_pending(self) -> None:
+    def clear_journal(self, vector_ids: list[int]) -> None:
         with self.db:
-            self.db.execute("DELETE FROM pending")
+            for batch in _batches(vector_ids):
+                self.db.execute(f"DELETE FROM vector_journal WHERE vector_id IN ({_marks(batch)})", batch)
+
+    def switch_vector_collection(self, name: str) -> None:
+        """A rebuilt collection holds every committed vector: the journal is done."""
+        with self.db:
+            self._set_meta("vector_collection", name)
+            self.db.execute("DELETE FROM vector_journal")
+            self._bump_changes()
 
     # -- writes -------------------------------------------------------------------------
-    def commit_documents(
-        self, documents: list[tuple[object, list[NewChunk]]], removed: list[str]
-    ) -> list[str]:
-        """Replace documents and remove others atomically; returns the ids no longer used.
+    def commit_documents(self, documents: list[tuple[object, list[NewChunk]]], removed: list[str]) -> None:
+        """Replace documents and remove others atomically, journaling the vector store's work.
 
         `documents` pairs an `index.loaders.Document` with its new chunks.
         """
         replaced = [doc.source for doc, _ in documents]
-        old_ids = self.chunk_ids(replaced + removed)
         with self.db:
-            self.db.executemany(
-                "INSERT OR IGNORE INTO pending VALUES (?)", ((i,) for i in old_ids)
-            )
+            self._journal_deletes(replaced + removed)
             self._delete_sources(replaced + removed)
             for doc, chunks in documents:
                 self._insert_document(doc, chunks)
-        return old_ids
+            self._bump_changes()
+            failpoints.reach("catalog-commit")
+
+    def _journal_deletes(self, sources: list[str]) -> None:
+        for batch in _batches(sources):
+            self.db.execute(
+                "INSERT OR REPLACE INTO vector_journal SELECT vector_id, 'delete' FROM chunks"
+                f" WHERE source IN ({_marks(batch)})",
+                batch,
+            )
 
     def _delete_sources(self, sources: list[str]) -> None:
         for batch in _batches(sources):
@@ -219,16 +323,63 @@ class Catalog:
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?)",
             (doc.source, doc.sha256, doc.text, pages, len(chunks)),
         )
-        for chunk in chunks:
+        for chunk, vector_id in zip(chunks, self._new_vector_ids(len(chunks))):
             cursor = self.db.execute(
-                "INSERT INTO chunks (id, source, chunk, start, end, page, sha256, text_hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO chunks (id, source, chunk, start, end, page, sha256, text_hash, vector_id, vector)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (chunk.id, doc.source, chunk.chunk, chunk.start, chunk.end, chunk.page,
-                 doc.sha256, chunk.text_hash),
+                 doc.sha256, chunk.text_hash, vector_id, _blob(chunk.vector)),
             )
             self.db.execute(
                 "INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (cursor.lastrowid, chunk.text)
             )
+            self.db.execute("INSERT INTO vector_journal VALUES (?, 'add')", (vector_id,))
+
+    # -- keyword side repair and migration ----------------------------------------------
+    def keyword_problems(self) -> tuple[int, int]:
+        """(chunks with no keyword row, keyword rows with no chunk)."""
+        missing = self.db.execute(
+            "SELECT count(*) FROM chunks c LEFT JOIN chunks_fts f ON f.rowid = c.rowid WHERE f.rowid IS NULL"
+        ).fetchone()[0]
+        stale = self.db.execute(
+            "SELECT count(*) FROM chunks_fts f LEFT JOIN chunks c ON c.rowid = f.rowid WHERE c.rowid IS NULL"
+        ).fetchone()[0]
+        return missing, stale
+
+    def repair_keywords(self) -> None:
+        """Keyword rows again from the documents' text: the chunk offsets say what each holds."""
+        with self.db:
+            self.db.execute("DELETE FROM chunks_fts WHERE rowid NOT IN (SELECT rowid FROM chunks)")
+            self.db.execute(
+                "INSERT INTO chunks_fts (rowid, text) SELECT c.rowid, substr(d.text, c.start + 1, c.end - c.start)"
+                " FROM chunks c JOIN documents d ON d.source = c.source"
+                " WHERE c.rowid NOT IN (SELECT rowid FROM chunks_fts)"
+            )
+            self._bump_changes()
+
+    def legacy_chunks(self, batch: int):
+        """Chunks with no vector yet (an index made before vectors lived here), in batches."""
+        while True:
+            ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE vector IS NULL LIMIT ?", (batch,))]
+            if not ids:
+                return
+            yield list(self.chunks(ids).values())
+
+    def store_legacy_vectors(self, vectors: dict[str, np.ndarray]) -> None:
+        with self.db:
+            for (chunk_id, vector), vector_id in zip(vectors.items(), self._new_vector_ids(len(vectors))):
+                self.db.execute("UPDATE chunks SET vector_id = ?, vector = ? WHERE id = ?",
+                                (vector_id, _blob(vector), chunk_id))
+
+    def finish_migration(self) -> None:
+        with self.db:
+            self.db.execute("DROP TABLE IF EXISTS pending")
+            self._set_meta("schema", SCHEMA_VERSION)
+            self._bump_changes()
+
+
+def _blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=VECTOR_DTYPE).tobytes()
 
 
 def _marks(batch: list) -> str:

@@ -17,5 +17,13 @@ class ModelMismatchError(StoreError):
     pass
 
 
-class VectorStoreUnavailable(StoreError):
+class NeedsMigrationError(StoreError):
+    """An index built before vectors lived in the catalog; the next write migrates it."""
+
+
+class VectorStoreError(StoreError):
+    """The vector store failed; the catalog still holds every vector to rebuild it from."""
+
+
+class VectorStoreUnavailable(VectorStoreError):
     """The Chroma server cannot be reached (down, restarting, wrong address)."""

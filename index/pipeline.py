@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from index import failpoints
 from index.catalog import NewChunk
 from index.chunking import Chunk, chunk_document
 from index.embedding import Embedder, load_embedder
@@ -57,9 +58,8 @@ def ingest(
     roots = [str(p) for p in paths]
     files = _discover(roots, report)
     embedder = load_embedder(embed_model)
-    with writing(Path(home), chroma_host, chroma_port, rebuild) as index:
+    with writing(Path(home), chroma_host, chroma_port, rebuild, lambda: embedder, progress) as index:
         index.check_model(embedder, claim=True)
-        _delete_orphans(index)
         known = index.catalog.documents()
         batch: list[tuple[Document, list[Chunk]]] = []
         for path, source in tqdm(files, desc="Indexing", unit="file", disable=not progress):
@@ -96,7 +96,6 @@ def remove(
 ) -> list[str]:
     """Remove documents from the index by source; returns the sources that were indexed."""
     with writing(Path(home), chroma_host, chroma_port) as index:
-        _delete_orphans(index)
         known = index.catalog.documents()
         present = [source for source in sources if source in known]
         if present:
@@ -144,24 +143,14 @@ def _commit(index: Index, embedder: Embedder, batch, known: dict, report: Ingest
     if not batch:
         return
     vectors = _vectors_for(index, embedder, [c.text for _, chunks in batch for c in chunks], report)
-    documents, ids, embeddings, metadatas = [], [], [], []
+    documents = []
     for document, chunks in batch:
         new_chunks = []
         for chunk in chunks:
-            chunk_id = _chunk_id(document, chunk)
             text_hash = _text_hash(chunk.text)
-            new_chunks.append(
-                NewChunk(chunk_id, chunk.index, chunk.start, chunk.end, chunk.page, chunk.text, text_hash)
-            )
-            ids.append(chunk_id)
-            embeddings.append(vectors[text_hash])
-            metadatas.append(_metadata(document, chunk))
+            new_chunks.append(NewChunk(_chunk_id(document, chunk), chunk.index, chunk.start, chunk.end,
+                                       chunk.page, chunk.text, text_hash, vectors[text_hash]))
         documents.append((document, new_chunks))
-    index.catalog.add_pending(ids)
-    if ids:
-        import numpy as np
-
-        index.vectors.upsert(ids, np.stack(embeddings), metadatas)
     _replace(index, documents, [])
     for document, _ in batch:
         if document.source in known:
@@ -171,26 +160,18 @@ def _commit(index: Index, embedder: Embedder, batch, known: dict, report: Ingest
 
 
 def _replace(index: Index, documents, removed: list[str]) -> None:
-    """Commit in the catalog first (what readers see), then drop the vectors it let go."""
-    old_ids = index.catalog.commit_documents(documents, removed)
-    index.vectors.delete(old_ids)
-    index.catalog.clear_pending()
-
-
-def _delete_orphans(index: Index) -> None:
-    """Vectors written by a run that died before committing, or before cleaning up."""
-    orphans = index.catalog.orphans()
-    if orphans:
-        index.vectors.delete(orphans)
-    index.catalog.clear_pending()
+    """Commit in the catalog (vectors included), then bring the vector store in step. A
+    crash in between loses nothing: the journal tells the next writer what to redo, and
+    readers search journaled vectors from the catalog meanwhile."""
+    index.catalog.commit_documents(documents, removed)
+    failpoints.reach("committed")
+    index.apply_journal()
 
 
 def _vectors_for(index: Index, embedder: Embedder, texts: list[str], report: IngestReport) -> dict:
     """text hash -> vector, reusing vectors of identical chunk text already indexed."""
     unique = {_text_hash(t): t for t in texts}
-    reusable = index.catalog.ids_by_text_hash(list(unique))
-    stored = index.vectors.embeddings(list(reusable.values())) if reusable else {}
-    vectors = {h: stored[i] for h, i in reusable.items() if i in stored}
+    vectors = index.catalog.vectors_by_text_hash(list(unique))
     missing = [h for h in unique if h not in vectors]
     embedded = embedder.embed([unique[h] for h in missing])
     vectors.update(zip(missing, embedded))
@@ -206,16 +187,3 @@ def _chunk_id(document: Document, chunk: Chunk) -> str:
 
 def _text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _metadata(document: Document, chunk: Chunk) -> dict:
-    metadata = {
-        "source": document.source,
-        "start": chunk.start,
-        "end": chunk.end,
-        "chunk": chunk.index,
-        "sha256": document.sha256,
-    }
-    if chunk.page is not None:
-        metadata["page"] = chunk.page
-    return metadata

@@ -1,29 +1,99 @@
-"""An index on disk: the catalog (SQLite) plus its vectors (Chroma), as one unit.
+"""An index on disk: the catalog (SQLite, the source of truth, vectors included) plus the
+vector store derived from it, as one unit.
 
 `RAG_HOME/CURRENT` names the live generation. A rebuild writes a new generation beside the
 live one and switches `CURRENT` atomically once it is complete, so readers never see a
-half-built index and a failed rebuild loses nothing.
+half-built index and a failed rebuild loses nothing. Within a generation the vector
+collection can be rebuilt from the catalog at any time (`rag check --repair`); the catalog
+names the live collection, so a rebuild switches it in one transaction too.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import random
+import time
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+from tqdm import tqdm
+
+from index import failpoints
 from index.catalog import Catalog
-from index.errors import IndexBusyError, ModelMismatchError, NoIndexError
-from index.vectors import Vectors, connect
+from index.errors import (
+    IndexBusyError,
+    ModelMismatchError,
+    NoIndexError,
+    VectorStoreError,
+    VectorStoreUnavailable,
+)
+from index.vectors import VectorBackend, VectorStore, connect
+
+# Ids read back from the store on every writer open: with the counts, a cheap check that
+# the store is the one the catalog expects (a full check is `rag check`).
+SAMPLE = 64
+# A vector counts as found by its own vector when it is among this many nearest with the
+# best similarity: identical chunk texts (one file under two paths) share a vector.
+OWN_VECTOR_K = 8
+
+
+@dataclass
+class CheckReport:
+    chunks: int = 0
+    vectors_missing: int = 0  # catalog chunks the store lacks, or cannot find by their own vector
+    vectors_stale: int = 0  # store ids no catalog chunk has
+    keyword_missing: int = 0  # chunks with no keyword row
+    keyword_stale: int = 0  # keyword rows with no chunk
+    repaired: bool = False
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not (self.vectors_missing or self.vectors_stale or self.keyword_missing
+                    or self.keyword_stale or self.problems)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "healthy": self.healthy}
+
+
+@dataclass
+class _Diff:
+    """Where the store and the keyword rows differ from the catalog."""
+
+    missing: set[int]
+    stale: set[int]
+    unfound: set[int]
+    unreadable: str | None
+    keyword_missing: int
+    keyword_stale: int
 
 
 class Index:
-    def __init__(self, home: Path, generation: str, client, readonly: bool = False):
+    def __init__(self, home: Path, generation: str, backend: VectorBackend, readonly: bool = False):
         self.home = home
         self.generation = generation
+        self.backend = backend
         self.catalog = Catalog(home / f"catalog-{generation}.sqlite", readonly=readonly)
-        self.vectors = Vectors(client, f"rag-{generation}")
+        self.vectors: VectorStore | None = None
+        self._seen: int | None = None  # the `changes` count `_pending` was read at
+        self._pending: tuple[list[int], np.ndarray] = ([], np.empty((0, 0), np.float32))
+        if readonly:
+            self.catch_up()
+            return
+        # A writer holds the lock and `writing` refreshed the client just before.
+        self._own_writes_seen()
+        if not self.catalog.needs_migration:
+            name = self.catalog.get_meta("vector_collection")
+            if name is None:
+                name = self._new_collection_name()
+                self.catalog.set_meta("vector_collection", name)
+            self.vectors = backend.open(name, create=True)
 
     @property
     def model(self) -> str | None:
@@ -46,20 +116,272 @@ class Index:
                 "Use that model, or re-ingest with --rebuild."
             )
 
+    # -- reading -------------------------------------------------------------------------
+    def catch_up(self) -> None:
+        """See every write committed so far by any process (one SELECT when nothing changed).
+
+        The store's view is refreshed when another process wrote; vectors the catalog has
+        committed but the store not yet received (a writer between its commit and its
+        store calls, or one that died there) are searched exactly from the catalog."""
+        changes = self.catalog.changes()
+        if changes == self._seen:
+            return
+        key = str(self.catalog.path)
+        if self.backend.view.get(key) != changes:
+            self.backend.refresh()
+            self.backend.view[key] = changes
+        name = self.catalog.get_meta("vector_collection")
+        if name and (self.vectors is None or self.vectors.name != name):
+            try:
+                self.vectors = self.backend.open(name)
+            except VectorStoreUnavailable:
+                raise
+            except VectorStoreError:
+                self.vectors = None  # dense() says so; the keyword side still answers
+        self._pending = self.catalog.vectors(self.catalog.journal().adds)
+        self._seen = changes
+
+    def dense(self, vector: np.ndarray, k: int) -> tuple[list[tuple[int, float]], str | None]:
+        """The k nearest chunks as (vector id, cosine similarity), best first, and what went
+        wrong when the store could not be searched (then only journaled vectors count)."""
+        hits, problem = [], None
+        try:
+            hits = self._query_store(vector, k)
+        except VectorStoreError as exc:
+            problem = str(exc)
+        ids, matrix = self._pending
+        if ids:
+            similarities = matrix @ vector
+            hits += [(ids[j], float(similarities[j])) for j in np.argsort(-similarities)[:k]]
+        best: dict[int, float] = {}
+        for vector_id, similarity in hits:
+            best[vector_id] = max(similarity, best.get(vector_id, -2.0))
+        return sorted(best.items(), key=lambda pair: pair[1], reverse=True)[:k], problem
+
+    def _query_store(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if self.vectors is None:
+            raise VectorStoreError(
+                f"the vector collection {self.catalog.get_meta('vector_collection')!r} is missing "
+                "from the vector store: run `rag check --repair`"
+            )
+        try:
+            return self.vectors.query(vector, k)
+        except VectorStoreUnavailable:
+            raise
+        except VectorStoreError as exc:
+            # Once more with a fresh view; what still fails needs a repair.
+            self.backend.refresh()
+            try:
+                return self.vectors.query(vector, k)
+            except VectorStoreError:
+                raise VectorStoreError(f"{exc}: run `rag check --repair`") from exc
+
+    # -- writing -------------------------------------------------------------------------
+    def apply_journal(self) -> None:
+        """Bring the store in step with what the catalog committed (idempotent)."""
+        journal = self.catalog.journal()
+        for start in range(0, len(journal.adds), self.backend.batch):
+            ids, vectors = self.catalog.vectors(journal.adds[start : start + self.backend.batch])
+            if ids:
+                self.vectors.add(ids, vectors)
+            failpoints.reach("vectors-adding")
+        self.vectors.delete(journal.deletes)
+        self.catalog.clear_journal(journal.adds + journal.deletes)
+        self._own_writes_seen()
+
+    def prepare(self, embedder: Callable[[], object] | None = None, progress: bool = False) -> CheckReport | None:
+        """On every writer open: migrate an old index, finish what a crash left, and check
+        counts and a sample of ids cheaply; repair from the catalog when anything is off.
+        Returns the repair's report, or None when nothing needed one. `embedder` gives the
+        model, loaded only if a migration must embed vectors the old store lost."""
+        self._finish_interrupted(embedder, progress)
+        self.apply_journal()
+        if self._looks_consistent():
+            return None
+        return self.repair(full=False, progress=progress)
+
+    def _finish_interrupted(self, embedder, progress: bool) -> None:
+        if self.catalog.needs_migration:
+            self._migrate(embedder, progress)
+        self._drop_leftover_collections()
+
+    def check(self, full: bool = True, progress: bool = False) -> CheckReport:
+        """Compare the store and the keyword rows with the catalog; with full, every
+        chunk must also be found by its own vector."""
+        return self._check(full, progress)[0]
+
+    def repair(self, full: bool = True, progress: bool = False,
+               embedder: Callable[[], object] | None = None) -> CheckReport:
+        """Check, then fix what was found from the catalog alone (nothing is embedded).
+        The report describes the index as found; `repaired` says whether it was fixed."""
+        self._finish_interrupted(embedder, progress)
+        report, diff = self._check(full, progress)
+        if report.healthy:
+            self.apply_journal()  # vectors already in step: only the journal's record is left
+            return report
+        started = time.perf_counter()
+        if diff.keyword_missing or diff.keyword_stale:
+            self.catalog.repair_keywords()
+        if diff.unreadable or diff.unfound or len(diff.missing) > self.catalog.chunk_count() // 2:
+            self.rebuild_vectors(progress)
+        else:
+            self._re_add(sorted(diff.missing), progress)
+            self.vectors.delete(sorted(diff.stale))
+        self.catalog.clear_journal(self._journaled())
+        self._own_writes_seen()
+        report.repaired = True
+        report.seconds = round(report.seconds + time.perf_counter() - started, 3)
+        return report
+
+    def _check(self, full: bool, progress: bool) -> tuple[CheckReport, _Diff]:
+        started = time.perf_counter()
+        diff = self._diff(full, progress)
+        problems = [f"the vector store cannot be read: {diff.unreadable}"] if diff.unreadable else []
+        report = CheckReport(
+            chunks=self.catalog.chunk_count(),
+            vectors_missing=len(diff.missing | diff.unfound),
+            vectors_stale=len(diff.stale),
+            keyword_missing=diff.keyword_missing,
+            keyword_stale=diff.keyword_stale,
+            problems=problems,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        return report, diff
+
+    def rebuild_vectors(self, progress: bool = False) -> None:
+        """A new collection from the catalog's vectors, switched to in one transaction;
+        a crash before the switch leaves the old one live and the new one to clean up."""
+        new = self.backend.open(self._new_collection_name(), create=True)
+        with tqdm(total=self.catalog.chunk_count(), desc="Rebuilding vectors", unit="chunk",
+                  disable=not progress) as bar:
+            for ids, vectors in self.catalog.all_vectors(self.backend.batch):
+                new.add(ids, vectors)
+                bar.update(len(ids))
+                failpoints.reach("rebuild")
+        self.catalog.switch_vector_collection(new.name)
+        old, self.vectors = self.vectors, new
+        self._own_writes_seen()
+        if old is not None:
+            try:
+                old.drop()
+            except VectorStoreError:
+                pass  # the next writer drops it
+        self._drop_leftover_collections()
+
+    def _journaled(self) -> list[int]:
+        journal = self.catalog.journal()
+        return journal.adds + journal.deletes
+
+    def _re_add(self, ids: list[int], progress: bool) -> None:
+        with tqdm(total=len(ids), desc="Re-adding vectors", unit="chunk", disable=not progress) as bar:
+            for start in range(0, len(ids), self.backend.batch):
+                found, vectors = self.catalog.vectors(ids[start : start + self.backend.batch])
+                self.vectors.add(found, vectors)
+                bar.update(len(found))
+                failpoints.reach("repair")
+
+    def _looks_consistent(self) -> bool:
+        try:
+            if self.vectors.count() != self.catalog.chunk_count():
+                return False
+            ids = self.catalog.vector_ids()
+            sample = random.sample(ids, min(SAMPLE, len(ids)))
+            return self.vectors.has(sample) == set(sample)
+        except VectorStoreUnavailable:
+            raise
+        except VectorStoreError:
+            return False
+
+    def _diff(self, full: bool, progress: bool) -> _Diff:
+        catalog_ids = set(self.catalog.vector_ids())
+        keyword_missing, keyword_stale = self.catalog.keyword_problems()
+        try:
+            if self.vectors is None:
+                raise VectorStoreError("the vector collection named in the catalog is missing")
+            stored = self.vectors.ids()
+            unfound = self._unfound(catalog_ids & stored, progress) if full else set()
+        except VectorStoreUnavailable:
+            raise
+        except VectorStoreError as exc:
+            return _Diff(catalog_ids, set(), set(), str(exc), keyword_missing, keyword_stale)
+        return _Diff(catalog_ids - stored, stored - catalog_ids, unfound, None,
+                     keyword_missing, keyword_stale)
+
+    def _unfound(self, present: set[int], progress: bool) -> set[int]:
+        """Stored vectors that a query with the vector itself does not return first."""
+        unfound = set()
+        k = min(OWN_VECTOR_K, len(present))
+        with tqdm(total=len(present), desc="Checking vectors", unit="chunk", disable=not progress) as bar:
+            for ids, vectors in self.catalog.all_vectors(256):
+                keep = [j for j, i in enumerate(ids) if i in present]
+                for j, hits in zip(keep, self.vectors.query_many(vectors[keep], k) if keep else []):
+                    top = hits[0][1] if hits else -2.0
+                    if not any(i == ids[j] and s >= top - 1e-5 for i, s in hits):
+                        unfound.add(ids[j])
+                bar.update(len(ids))
+        return unfound
+
+    def _migrate(self, embedder, progress: bool) -> None:
+        """An index from before vectors lived in the catalog: copy each chunk's vector from
+        the old collection (embedding again only what it cannot give), then build the new
+        collection from the catalog. Nothing is lost if this stops halfway: it resumes."""
+        legacy = f"rag-{self.generation}"
+        total = self.catalog.chunk_count()
+        with tqdm(total=total, desc="Migrating vectors", unit="chunk", disable=not progress) as bar:
+            for chunks in self.catalog.legacy_chunks(self.backend.batch):
+                found = self.backend.legacy_vectors(legacy, [c.id for c in chunks])
+                lost = [c for c in chunks if c.id not in found]
+                if lost:
+                    model = (embedder or _default_embedder)()
+                    found.update(zip([c.id for c in lost], model.embed([c.text for c in lost])))
+                self.catalog.store_legacy_vectors({c.id: found[c.id] for c in chunks})
+                bar.update(len(chunks))
+        self.catalog.finish_migration()
+        self.rebuild_vectors(progress)
+
+    def _drop_leftover_collections(self) -> None:
+        """Collections of this generation that are not the live one: what a rebuild that
+        died, or the migrated old collection, left behind."""
+        live = self.catalog.get_meta("vector_collection")
+        for name in _collections_of(self.backend, self.generation):
+            if name != live:
+                self.backend.drop(name)
+
+    def _new_collection_name(self) -> str:
+        return f"rag-{self.generation}-{uuid.uuid4().hex[:8]}"
+
+    def _own_writes_seen(self) -> None:
+        """This process's client saw its own writes: no refresh needed for them."""
+        self.backend.view[str(self.catalog.path)] = self.catalog.changes()
+
+    # -- lifetime ------------------------------------------------------------------------
     def drop(self) -> None:
-        self.vectors.drop()
+        for name in _collections_of(self.backend, self.generation):
+            self.backend.drop(name)
         self.catalog.close()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.catalog.path}{suffix}").unlink(missing_ok=True)
 
     def close(self) -> None:
         self.catalog.close()
+        self.backend.close()
 
     def __enter__(self) -> "Index":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _collections_of(backend: VectorBackend, generation: str) -> list[str]:
+    legacy = f"rag-{generation}"
+    return [n for n in backend.names() if n == legacy or n.startswith(legacy + "-")]
+
+
+def _default_embedder(model: str | None = None):
+    from index.embedding import load_embedder
+
+    return load_embedder(model)
 
 
 def current_generation(home: Path) -> str | None:
@@ -75,20 +397,39 @@ def open_index(home: Path, host: str | None = None, port: int | None = None) -> 
     return Index(home, generation, connect(home, host, port), readonly=True)
 
 
+def check_index(home: Path, embed_model: str | None = None, chroma_host: str | None = None,
+                chroma_port: int | None = None, repair: bool = False, progress: bool = False) -> CheckReport:
+    """Verify the whole live index (`rag check`); with repair, fix it from the catalog and
+    migrate one made by an older version. Holds the write lock: a check needs a still index."""
+    home = Path(home)
+    if current_generation(home) is None:
+        raise NoIndexError(f"no index in {home}: run `rag ingest` first")
+    if repair:
+        with writing(home, chroma_host, chroma_port, progress=progress, prepare=False) as index:
+            return index.repair(full=True, progress=progress, embedder=lambda: _default_embedder(embed_model))
+    with _lock(home), open_index(home, chroma_host, chroma_port) as index:
+        return index.check(full=True, progress=progress)
+
+
 @contextmanager
-def writing(home: Path, host: str | None = None, port: int | None = None, rebuild: bool = False):
-    """Open the index for writing under an exclusive lock; yields the Index to write into.
+def writing(home: Path, host: str | None = None, port: int | None = None, rebuild: bool = False,
+            embedder: Callable[[], object] | None = None, progress: bool = False, prepare: bool = True):
+    """Open the index for writing under an exclusive lock; yields the Index to write into,
+    with prepare already checked against its catalog (see `Index.prepare`).
 
     With rebuild, a fresh generation is written and made live only when the block succeeds.
     """
     home.mkdir(parents=True, exist_ok=True)
     with _lock(home):
-        client = connect(home, host, port)
+        backend = connect(home, host, port)
+        backend.refresh()  # see everything other processes wrote
         live = current_generation(home)
         generation = live if live and not rebuild else uuid.uuid4().hex[:12]
-        index = Index(home, generation, client)
-        _remove_stale_generations(home, client, keep={live, generation})
+        _remove_stale_generations(home, backend, keep={live, generation})
+        index = Index(home, generation, backend)
         try:
+            if prepare:
+                index.prepare(embedder, progress)
             yield index
         except BaseException:
             if generation != live:
@@ -99,7 +440,7 @@ def writing(home: Path, host: str | None = None, port: int | None = None, rebuil
         if generation != live:
             _switch(home, generation)
             if live:
-                Index(home, live, client).drop()
+                Index(home, live, backend).drop()
         index.close()
 
 
@@ -109,12 +450,12 @@ def _switch(home: Path, generation: str) -> None:
     os.replace(tmp, home / "CURRENT")
 
 
-def _remove_stale_generations(home: Path, client, keep: set) -> None:
+def _remove_stale_generations(home: Path, backend: VectorBackend, keep: set) -> None:
     """Drop what an interrupted rebuild left: catalogs and collections not live."""
     for path in home.glob("catalog-*.sqlite"):
         generation = path.name.removeprefix("catalog-").removesuffix(".sqlite")
         if generation not in keep:
-            Index(home, generation, client).drop()
+            Index(home, generation, backend).drop()
 
 
 @contextmanager

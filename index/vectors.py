@@ -1,13 +1,21 @@
-"""Vectors in Chroma: embedded on disk by default, or a Chroma server when configured."""
+"""Vector search, derived from the catalog: a store can be dropped and rebuilt at any time.
+
+The catalog holds every chunk's vector; a `VectorStore` is one collection of them keyed by
+the catalog's vector ids (integers, never reused), and a `VectorBackend` opens, lists and
+refreshes collections. Chroma (embedded on disk, or a server) is the one backend today;
+another is one new module implementing these two protocols.
+"""
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from index.errors import VectorStoreUnavailable
+from index.errors import VectorStoreError, VectorStoreUnavailable
 
 # Exact-enough search: the defaults (ef_search 10) lose a third of the true neighbours on
 # hard data. A denser graph is what recall needs: on 100k clustered chunks, 32 neighbours
@@ -16,22 +24,50 @@ from index.errors import VectorStoreUnavailable
 HNSW = {"space": "cosine", "ef_construction": 400, "ef_search": 200, "max_neighbors": 64}
 
 
-def connect(home: Path, host: str | None = None, port: int | None = None):
-    import chromadb
-    from chromadb.config import Settings
+class VectorStore(Protocol):
+    """One collection of (vector id, unit vector); similarity is cosine."""
 
-    settings = Settings(anonymized_telemetry=False)
+    name: str
+
+    def add(self, ids: list[int], vectors: np.ndarray) -> None: ...
+    def delete(self, ids: list[int]) -> None: ...
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+    def query_many(self, vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]: ...
+    def ids(self) -> set[int]: ...
+    def has(self, ids: list[int]) -> set[int]: ...
+    def count(self) -> int: ...
+    def drop(self) -> None: ...
+
+
+class VectorBackend(Protocol):
+    address: str
+    batch: int  # the most vectors one call takes
+    # catalog path -> its `changes` count that this client's view holds every write of
+    view: dict[str, int]
+
+    def open(self, name: str, create: bool = False) -> VectorStore:
+        """A collection; without create, one that does not exist is a VectorStoreError."""
+        ...
+    def names(self) -> list[str]: ...
+    def drop(self, name: str) -> None: ...
+    def refresh(self) -> None:
+        """See every other process's committed writes from now on."""
+        ...
+    def close(self) -> None: ...
+
+
+def connect(home: Path, host: str | None = None, port: int | None = None) -> VectorBackend:
     if host:
-        with reachable(f"{host}:{port or 8000}"):
-            return chromadb.HttpClient(host=host, port=port or 8000, settings=settings)
-    return chromadb.PersistentClient(path=str(home / "chroma"), settings=settings)
+        return ChromaBackend.server(host, port or 8000)
+    return ChromaBackend.embedded(home / "chroma")
 
 
 @contextmanager
 def reachable(address: str):
-    """Turn a server that does not answer into one clear error; the HTTP client reconnects
-    by itself on the next call once the server is back."""
+    """Turn Chroma's failures into our two errors: a server that does not answer (the HTTP
+    client reconnects by itself once it is back), and anything else the store raises."""
     import httpx
+    from chromadb.errors import ChromaError
 
     try:
         yield
@@ -43,58 +79,174 @@ def reachable(address: str):
             raise
         raise VectorStoreUnavailable(f"the Chroma server at {address} is not answering; "
                                      "check that it is running, then try again") from exc
+    except (ChromaError, RuntimeError) as exc:
+        raise VectorStoreError(f"the vector store ({address}) failed: {exc}") from exc
 
 
-class Vectors:
-    """One Chroma collection holding our own normalized embeddings (no embedding function)."""
+class ChromaBackend:
+    """Chroma collections through one client.
 
-    def __init__(self, client, name: str):
-        self.client = client
-        self.name = name
-        settings = client.get_settings()
-        host, port = settings.chroma_server_host, settings.chroma_server_http_port
-        self.address = f"{host}:{port}" if host else "embedded"
-        with reachable(self.address):
-            # embedding_function=None: Chroma's default one downloads a model at first use.
-            self.collection = client.get_or_create_collection(
-                name, configuration={"hnsw": HNSW}, embedding_function=None
-            )
-            self.max_batch = client.get_max_batch_size()
+    Embedded Chroma caches its segments per process ("thread-safe but not process-safe"):
+    a client kept open does not see what another process writes afterwards (new ids fail
+    with `Error finding id`, queries return only the old vectors). `refresh` closes this
+    process's client for the folder and opens a new one, which reads the folder afresh
+    (6 ms for 150 vectors; README, Benchmarks, for 100k). One lock per folder keeps a
+    refresh from closing the client under a query in another thread.
+    """
 
-    def upsert(self, ids: list[str], embeddings: np.ndarray, metadatas: list[dict]) -> None:
-        with reachable(self.address):
-            for i in range(0, len(ids), self.max_batch):
-                window = slice(i, i + self.max_batch)
-                self.collection.upsert(
-                    ids=ids[window], embeddings=embeddings[window], metadatas=metadatas[window]
+    _embedded: dict[str, "ChromaBackend"] = {}
+    _registry_lock = threading.Lock()
+
+    def __init__(self, make_client, address: str):
+        self._make_client = make_client
+        self.address = address
+        self.lock = threading.RLock()
+        self.view: dict[str, int] = {}
+        with reachable(address):
+            self.client = make_client()
+            self.batch = self.client.get_max_batch_size()
+
+    @classmethod
+    def embedded(cls, folder: Path) -> "ChromaBackend":
+        """One backend per folder per process, shared, so a refresh reaches every user."""
+        import chromadb
+
+        key = str(folder.resolve())
+        with cls._registry_lock:
+            if key not in cls._embedded:
+                cls._embedded[key] = cls(
+                    lambda: chromadb.PersistentClient(path=key, settings=_settings()), "embedded"
                 )
+            return cls._embedded[key]
 
-    def delete(self, ids: list[str]) -> None:
-        with reachable(self.address):
-            for i in range(0, len(ids), self.max_batch):
-                self.collection.delete(ids=ids[i : i + self.max_batch])
+    @classmethod
+    def server(cls, host: str, port: int) -> "ChromaBackend":
+        import chromadb
 
-    def embeddings(self, ids: list[str]) -> dict[str, np.ndarray]:
-        found = {}
-        with reachable(self.address):
-            for i in range(0, len(ids), self.max_batch):
-                got = self.collection.get(ids=ids[i : i + self.max_batch], include=["embeddings"])
-                found.update(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
+        return cls(lambda: chromadb.HttpClient(host=host, port=port, settings=_settings()),
+                   f"{host}:{port}")
+
+    def open(self, name: str, create: bool = False) -> "ChromaStore":
+        return ChromaStore(self, name, create)
+
+    def names(self) -> list[str]:
+        with self.lock, reachable(self.address):
+            return [c.name for c in self.client.list_collections()]
+
+    def drop(self, name: str) -> None:
+        with self.lock, reachable(self.address):
+            self.client.delete_collection(name)
+
+    def legacy_vectors(self, name: str, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+        """Vectors an index made before this version kept only in Chroma, keyed by chunk id;
+        what cannot be read (the collection gone or broken) is left out, to be embedded."""
+        from chromadb.errors import ChromaError
+
+        with self.lock, reachable(self.address):
+            try:
+                collection = self.client.get_collection(name, embedding_function=None)
+                got = collection.get(ids=chunk_ids, include=["embeddings"])
+            except ChromaError:
+                return {}
+        return dict(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
+
+    def refresh(self) -> None:
+        if self.address != "embedded":
+            return  # a server is one process: it sees every write
+        with self.lock, reachable(self.address):
+            self.client.close()
+            self.client = self._make_client()
+            self.view.clear()
+
+    def close(self) -> None:
+        """Embedded backends stay open for the process (they are shared); a server's client
+        holds only connections."""
+        if self.address != "embedded":
+            self.client.close()
+
+
+class ChromaStore:
+    """One Chroma collection holding our own normalized vectors (no embedding function).
+
+    The collection object is looked up at each call: after a refresh the old one belongs
+    to a closed client."""
+
+    def __init__(self, backend: ChromaBackend, name: str, create: bool):
+        self.backend = backend
+        self.name = name
+        self._handle = (None, None)  # (client, collection)
+        with backend.lock, reachable(backend.address):
+            if create:
+                # embedding_function=None: Chroma's default one downloads a model at first use.
+                backend.client.get_or_create_collection(
+                    name, configuration={"hnsw": HNSW}, embedding_function=None
+                )
+            self._collection()
+
+    def _collection(self):
+        client, collection = self._handle
+        if client is not self.backend.client:
+            collection = self.backend.client.get_collection(self.name, embedding_function=None)
+            self._handle = (self.backend.client, collection)
+        return collection
+
+    @contextmanager
+    def _using(self):
+        with self.backend.lock, reachable(self.backend.address):
+            yield self._collection()
+
+    def add(self, ids: list[int], vectors: np.ndarray) -> None:
+        # upsert: adding the same id with the same vector again (a journal replayed after
+        # a crash) must not fail; ids are never reused for other content.
+        for i in range(0, len(ids), self.backend.batch):
+            with self._using() as collection:
+                collection.upsert(ids=[str(v) for v in ids[i : i + self.backend.batch]],
+                                  embeddings=vectors[i : i + self.backend.batch])
+
+    def delete(self, ids: list[int]) -> None:
+        for i in range(0, len(ids), self.backend.batch):
+            with self._using() as collection:
+                collection.delete(ids=[str(v) for v in ids[i : i + self.backend.batch]])
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Nearest vectors as (id, cosine similarity), best first."""
+        return self.query_many(vector[None, :], k)[0]
+
+    def query_many(self, vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+        with self._using() as collection:
+            # Asking for more than the collection holds returns what there is.
+            result = collection.query(query_embeddings=vectors, n_results=k, include=["distances"])
+        return [[(int(i), 1.0 - d) for i, d in zip(ids, distances)]
+                for ids, distances in zip(result["ids"], result["distances"])]
+
+    def ids(self) -> set[int]:
+        found: set[int] = set()
+        offset = 0
+        while True:
+            with self._using() as collection:
+                page = collection.get(include=[], limit=self.backend.batch, offset=offset)["ids"]
+            found.update(int(i) for i in page)
+            if len(page) < self.backend.batch:
+                return found
+            offset += len(page)
+
+    def has(self, ids: list[int]) -> set[int]:
+        found: set[int] = set()
+        for i in range(0, len(ids), self.backend.batch):
+            with self._using() as collection:
+                got = collection.get(ids=[str(v) for v in ids[i : i + self.backend.batch]], include=[])
+            found.update(int(v) for v in got["ids"])
         return found
 
-    def query(self, embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
-        """Nearest chunks as (id, cosine similarity), best first."""
-        with reachable(self.address):
-            # Asking for more than the collection holds returns what there is.
-            result = self.collection.query(
-                query_embeddings=[embedding], n_results=k, include=["distances"]
-            )
-        return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0])]
-
     def count(self) -> int:
-        with reachable(self.address):
-            return self.collection.count()
+        with self._using() as collection:
+            return collection.count()
 
     def drop(self) -> None:
-        with reachable(self.address):
-            self.client.delete_collection(self.name)
+        self.backend.drop(self.name)
+
+
+def _settings():
+    from chromadb.config import Settings
+
+    return Settings(anonymized_telemetry=False)

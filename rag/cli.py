@@ -76,6 +76,36 @@ def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool) -> None:
 
 
 @cli.command()
+@click.option("--repair", is_flag=True, help="Fix what is found from the catalog (nothing is embedded again).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def check(repair: bool, as_json: bool) -> None:
+    """Verify the whole index: every chunk's vector stored and found by itself, no stale
+    vectors, keyword rows in step. Exits 0 when healthy (or repaired), 1 when not."""
+    from index import StoreError, check_index
+
+    try:
+        report = check_index(repair=repair, progress=not as_json, **Settings().index_args())
+    except StoreError as exc:
+        _fail(str(exc))
+    healthy = report.healthy or report.repaired
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))
+    else:
+        click.echo(
+            f"{report.chunks} chunks: {report.vectors_missing} vectors missing or not found by "
+            f"themselves, {report.vectors_stale} stale vectors, {report.keyword_missing} keyword rows "
+            f"missing, {report.keyword_stale} stale keyword rows ({report.seconds:.1f} s)"
+        )
+        for problem in report.problems:
+            click.echo(f"problem: {problem}")
+        if report.repaired:
+            click.echo("Repaired from the catalog.")
+        elif not healthy:
+            click.echo("Run `rag check --repair` to fix it from the catalog.")
+    sys.exit(EXIT_OK if healthy else EXIT_USAGE)
+
+
+@cli.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
 @click.option("-k", "--k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve.")
@@ -94,6 +124,8 @@ def ask(question: str, as_json: bool, k: int | None, generator: str | None) -> N
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         return
+    if "index_problem" in answer.checks:
+        click.echo(f"\nNote: {answer.checks['index_problem']}", err=True)
     shown = answer.citations if answer.citations else answer.passages
     click.echo("\nSources:" if answer.citations else "\nClosest passages:")
     for item in shown:

@@ -49,14 +49,16 @@ class Pipeline:
 
     @property
     def index(self):
-        """The live index, reopened when a rebuild has switched generations. Locked: the
-        web chat asks from several threads, and opening a Chroma client is not thread-safe."""
+        """The live index, reopened when a rebuild has switched generations and caught up
+        with every write committed since it was last asked. Locked: the web chat asks from
+        several threads, and opening a Chroma client is not thread-safe."""
         home = self.settings.home
         with self._index_lock:
             if self._index is None or self._index.generation != current_generation(home):
                 index = open_index(home, self.settings.chroma_host, self.settings.chroma_port)
                 index.check_model(self.embedder)
                 self._index = index
+            self._index.catch_up()
             return self._index
 
     def retriever(self, k: int | None = None) -> HybridRetriever:
@@ -96,7 +98,7 @@ class Pipeline:
         question = clean_question(question, self.settings.max_question_chars)
         answerer = self.generator(generator)
         standalone = answerer.condense(question, history) if history else question
-        passages = self.retriever(k).passages(standalone, k)
+        passages, index_problem = self.retriever(k).retrieve(standalone, k)
         retrieved = time.perf_counter()
         draft = None
         for piece in answerer.stream(standalone, passages):
@@ -110,8 +112,11 @@ class Pipeline:
             "generate": round((done - retrieved) * 1000, 2),
             "total": round((done - started) * 1000, 2),
         }
+        checks = draft.checks
+        if index_problem:
+            checks = {**checks, "index_problem": f"{index_problem}. Answered from keyword search only."}
         yield Answer(question, draft.text, draft.refused, draft.citations, passages,
-                     answerer.name, timings, draft.checks)
+                     answerer.name, timings, checks)
 
     def ask(self, question: str, *, history=None, k=None, generator=None) -> Answer:
         *_, answer = self.ask_stream(question, history=history, k=k, generator=generator)

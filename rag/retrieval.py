@@ -46,20 +46,25 @@ class HybridRetriever(BaseRetriever):
         return [_to_document(p) for p in self.passages(query)]
 
     def passages(self, query: str, k: int | None = None) -> list[Passage]:
+        return self.retrieve(query, k)[0]
+
+    def retrieve(self, query: str, k: int | None = None) -> tuple[list[Passage], str | None]:
+        """The top-k passages, and why vector search was left out when it had to be (the
+        keyword side then answers alone)."""
         k = k or self.k
         with ThreadPoolExecutor(max_workers=1) as pool:
             # Keyword search needs no query vector, and SQLite releases the GIL: it runs on
             # the other core while the query is embedded and the vectors searched.
             searching = pool.submit(self.index.catalog.keyword_search, query, self.fetch_k)
-            dense = self.index.vectors.query(self.embedder.embed_query(query), self.fetch_k)
+            dense, problem = self.index.dense(self.embedder.embed_query(query), self.fetch_k)
             keyword = searching.result()
         fused = reciprocal_rank_fusion(
             [[i for i, _ in dense], [i for i, _ in keyword]], [1.0, self.keyword_weight], self.rrf_k
         )
-        # The catalog decides what exists: vectors of uncommitted chunks are dropped here.
-        chunks = self.index.catalog.chunks([i for i, _ in fused])
+        # The catalog decides what exists: vectors of chunks it no longer holds are dropped.
+        chunks = self.index.catalog.chunks_by_vector([i for i, _ in fused])
         ranked = [(chunks[i], score) for i, score in fused if i in chunks]
-        return merge_passages(ranked, k)
+        return merge_passages(ranked, k), problem
 
 
 def merge_passages(ranked: list[tuple[Any, float]], k: int) -> list[Passage]:

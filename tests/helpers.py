@@ -147,34 +147,45 @@ def squash(text: str) -> str:
 
 # -- index inspection --------------------------------------------------------------------------
 
-def consistent_ids(home: Path) -> set[str]:
-    """The keyword index (catalog) and Chroma hold exactly the same chunk ids."""
-    with open_index(home) as index:
+def consistent_ids(home: Path, *server) -> set[str]:
+    """The catalog, its keyword rows and the vector store (embedded, or at the server's
+    host and port) hold exactly the same chunks. Returns the chunk ids."""
+    with open_index(home, *server) as index:
         catalog_ids = index.catalog.chunk_ids()
-        chroma_ids = index.vectors.collection.get(include=[])["ids"]
         assert len(catalog_ids) == len(set(catalog_ids))
-        assert set(catalog_ids) == set(chroma_ids)
-        assert index.vectors.count() == index.catalog.chunk_count() == len(catalog_ids)
+        vector_ids = index.catalog.vector_ids()
+        assert len(vector_ids) == len(catalog_ids)
+        assert index.vectors.ids() == set(vector_ids)
+        assert index.vectors.count() == index.catalog.chunk_count()
+        assert index.catalog.journal().adds == index.catalog.journal().deletes == []
         # Every chunk row has its full-text row (chunks() joins them).
         assert set(index.catalog.chunks(catalog_ids)) == set(catalog_ids)
     return set(catalog_ids)
 
 
+def found_by_own_vectors(home: Path, *server) -> None:
+    """Every chunk comes back first when its own vector is the query."""
+    with open_index(home, *server) as index:
+        for ids, vectors in index.catalog.all_vectors(256):
+            for vector_id, hits in zip(ids, index.vectors.query_many(vectors, 4)):
+                assert any(i == vector_id and s >= hits[0][1] - 1e-5 for i, s in hits), vector_id
 
-def snapshot(home: Path) -> dict:
+
+def snapshot(home: Path, *server) -> dict:
     """Everything a user could lose: each document's text and hash, its chunks' offsets and
     text, and each chunk's vector, keyed by source. Equal snapshots = nothing lost."""
-    with open_index(home) as index:
+    with open_index(home, *server) as index:
         ids = index.catalog.chunk_ids()
         chunks = index.catalog.chunks(ids)
-        vectors = index.vectors.embeddings(ids)
+        vector_ids, matrix = index.catalog.vectors([c.vector_id for c in chunks.values()])
+        vectors = dict(zip(vector_ids, matrix))
         documents = {}
         for source, sha in index.catalog.documents().items():
             own = sorted((c for c in chunks.values() if c.source == source), key=lambda c: c.chunk)
             documents[source] = {
                 "sha256": sha,
                 "text": index.catalog.document_text(source),
-                "chunks": [(c.start, c.end, c.page, c.text, vectors[c.id].tobytes()) for c in own],
+                "chunks": [(c.start, c.end, c.page, c.text, vectors[c.vector_id].tobytes()) for c in own],
             }
         return documents
 

@@ -25,6 +25,11 @@ def _client(port: int):
     return ChromaServer.client(port)
 
 
+def live_collection(home: Path, port: int) -> str:
+    with open_index(home, HOST, port) as index:
+        return index.vectors.name
+
+
 def _corpus(folder: Path) -> list[Path]:
     folder.mkdir(parents=True)
     files = [folder / "seed.txt", folder / "owls.md", folder / "tides.txt"]
@@ -45,46 +50,34 @@ def test_ingest_into_a_chroma_server(chroma_server, tmp_path, embedder):
     assert not (home / "chroma").exists(), "vectors were written to embedded Chroma"
 
     # A fresh client sees the collection with every chunk in it.
-    collection_name = f"rag-{current_generation(home)}"
-    collection = _client(port).get_collection(collection_name)
+    collection = _client(port).get_collection(live_collection(home, port))
     assert collection.count() == report.chunks_total
-    server_ids = set(collection.get(include=[])["ids"])
+    server_ids = {int(i) for i in collection.get(include=[])["ids"]}
 
-    index = open_index(home, HOST, port)
-    try:
-        assert set(index.catalog.chunk_ids()) == server_ids
+    with open_index(home, HOST, port) as index:
+        assert set(index.catalog.vector_ids()) == server_ids
         assert index.vectors.count() == report.chunks_total
         hits = index.vectors.query(embedder.embed_query("barn owls hunting voles at night"), 3)
         assert len(hits) == 3
-        best = index.catalog.chunks([hits[0][0]])[hits[0][0]]
-        assert best.source == str(files[1])
+        assert index.catalog.chunks_by_vector([hits[0][0]])[hits[0][0]].source == str(files[1])
         assert hits[0][1] > hits[-1][1]
         seed_hit = index.vectors.query(embedder.embed_query("Nvidia lost market value"), 1)[0][0]
-        assert index.catalog.chunks([seed_hit])[seed_hit].source == str(files[0])
-    finally:
-        index.close()
+        assert index.catalog.chunks_by_vector([seed_hit])[seed_hit].source == str(files[0])
+        old_tides = {c.vector_id for c in index.catalog.chunks(index.catalog.chunk_ids([str(files[2])])).values()}
+    assert old_tides
 
     # Incremental changes reach the server too: stale vectors are deleted there.
-    index = open_index(home, HOST, port)
-    try:
-        old_tides = set(index.catalog.chunk_ids([str(files[2])]))
-    finally:
-        index.close()
-    assert old_tides
     files[2].write_text("Tidal bores surge up narrow estuaries.")
     files[1].unlink()
     report = ingest([tmp_path / "docs"], home=home, chroma_host=HOST, chroma_port=port)
     assert (report.updated, report.removed, report.unchanged) == (1, 1, 1)
     assert report.chunks_embedded == 1
-    collection = _client(port).get_collection(collection_name)
-    now = set(collection.get(include=[])["ids"])
+    collection = _client(port).get_collection(live_collection(home, port))
+    now = {int(i) for i in collection.get(include=[])["ids"]}
     assert collection.count() == report.chunks_total == len(now)
     assert not now & old_tides
-    index = open_index(home, HOST, port)
-    try:
-        assert set(index.catalog.chunk_ids()) == now
-    finally:
-        index.close()
+    with open_index(home, HOST, port) as index:
+        assert set(index.catalog.vector_ids()) == now
     assert not (home / "chroma").exists()
 
 
@@ -93,10 +86,10 @@ def test_rebuild_on_a_server_replaces_the_collection(chroma_server, tmp_path):
     home = tmp_path / "home"
     _corpus(tmp_path / "docs")
     ingest([tmp_path / "docs"], home=home, chroma_host=HOST, chroma_port=port)
-    old = f"rag-{current_generation(home)}"
+    old = live_collection(home, port)
     report = ingest([tmp_path / "docs"], home=home, chroma_host=HOST, chroma_port=port, rebuild=True)
-    new = f"rag-{current_generation(home)}"
-    assert new != old
+    new = live_collection(home, port)
+    assert new.split("-")[1] == current_generation(home) != old.split("-")[1]
     names = {c.name for c in _client(port).list_collections()}
     assert new in names and old not in names
     assert _client(port).get_collection(new).count() == report.chunks_total

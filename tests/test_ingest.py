@@ -46,15 +46,10 @@ def ids_of(home: Path, source: Path | str) -> set[str]:
         return set(index.catalog.chunk_ids([str(source)]))
 
 
-def in_chroma(home: Path, ids: set[str]) -> set[str]:
-    with open_index(home) as index:
-        return set(index.vectors.collection.get(ids=sorted(ids), include=[])["ids"]) if ids else set()
-
-
 def keyword_sources(home: Path, query: str, k: int = 5) -> list[str]:
     with open_index(home) as index:
         hits = index.catalog.keyword_search(query, k)
-        chunks = index.catalog.chunks([i for i, _ in hits])
+        chunks = index.catalog.chunks_by_vector([i for i, _ in hits])
         return [chunks[i].source for i, _ in hits]
 
 
@@ -93,38 +88,33 @@ def test_every_stored_chunk_has_exact_metadata(docs, home, embedder):
         for source, document in loaded.items():
             assert index.catalog.document_text(source) == document.text
 
-        got = index.vectors.collection.get(include=["metadatas"])
-        stored = index.catalog.chunks(got["ids"])
-        assert len(got["ids"]) == report.chunks_total == index.catalog.chunk_count()
+        vector_ids = sorted(index.vectors.ids())
+        stored = index.catalog.chunks_by_vector(vector_ids)
+        assert len(vector_ids) == len(stored) == report.chunks_total == index.catalog.chunk_count()
         per_source: dict[str, list[int]] = {}
-        for chunk_id, meta in zip(got["ids"], got["metadatas"]):
-            document = loaded[meta["source"]]
-            chunk = stored[chunk_id]
-            assert meta["sha256"] == document.sha256 == chunk.sha256
-            assert (meta["source"], meta["chunk"], meta["start"], meta["end"]) == (
-                chunk.source, chunk.chunk, chunk.start, chunk.end,
-            )
-            assert document.text[meta["start"] : meta["end"]] == chunk.text
-            if meta["source"] == str(docs["pdf"]):
-                assert meta["page"] == chunk.page == document.page_at(meta["start"])
-                assert meta["page"] in (1, 2)
+        for chunk in stored.values():
+            document = loaded[chunk.source]
+            assert chunk.sha256 == document.sha256
+            assert document.text[chunk.start : chunk.end] == chunk.text
+            if chunk.source == str(docs["pdf"]):
+                assert chunk.page == document.page_at(chunk.start) and chunk.page in (1, 2)
             else:
-                assert "page" not in meta and chunk.page is None
-            per_source.setdefault(meta["source"], []).append(meta["chunk"])
+                assert chunk.page is None
+            per_source.setdefault(chunk.source, []).append(chunk.chunk)
 
         # Every document is there, chunked exactly as chunk_document does it.
         assert set(per_source) == sources
         for source, numbers in per_source.items():
             expected = chunk_document(loaded[source], embedder.tokenizer, embedder.max_tokens)
             assert sorted(numbers) == list(range(len(expected)))
-        assert {stored[i].page for i in got["ids"] if stored[i].source == str(docs["pdf"])} == {1, 2}
+        assert {c.page for c in stored.values() if c.source == str(docs["pdf"])} == {1, 2}
 
         # The vectors are the model's normalized embeddings of exactly that text.
-        vectors = index.vectors.embeddings(got["ids"])
-        fresh = embedder.embed([stored[i].text for i in got["ids"]])
-        for chunk_id, expected in zip(got["ids"], fresh):
-            assert np.linalg.norm(vectors[chunk_id]) == pytest.approx(1.0, abs=1e-4)
-            assert float(vectors[chunk_id] @ expected) > 0.999
+        ids, vectors = index.catalog.vectors(vector_ids)
+        fresh = embedder.embed([stored[i].text for i in ids])
+        for vector, expected in zip(vectors, fresh):
+            assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-4)
+            assert float(vector @ expected) > 0.999
 
         # Both searches find the right documents.
         hits = index.vectors.query(embedder.embed_query("honeybees build wax cells in a hive"), 1)
@@ -179,7 +169,6 @@ def test_modified_file_replaces_its_chunks(tmp_path, home):
 
     now = consistent_ids(home)
     assert not old_ids & now, "old chunk ids left in the catalog"
-    assert not in_chroma(home, old_ids), "old chunk ids left in Chroma"
     assert now - others == ids_of(home, files["a"]) != set()
     assert keyword_sources(home, "zeppelins") == [str(files["a"])]
     assert keyword_sources(home, "marmots") == []
@@ -198,7 +187,6 @@ def test_deleted_file_is_removed_from_both_stores(tmp_path, home):
     assert (report.removed, report.unchanged, report.documents) == (1, 2, 2)
     assert report.chunks_embedded == 0
     assert not gone & consistent_ids(home)
-    assert not in_chroma(home, gone)
     assert keyword_sources(home, "parrotfish") == []
     with open_index(home) as index:
         assert str(files["c"]) not in index.catalog.documents()
@@ -236,14 +224,15 @@ def test_same_text_under_two_paths_is_embedded_once(tmp_path, home, embedder):
     with open_index(home) as index:
         assert set(index.catalog.documents()) == {str(first), str(second)}
         chunks = index.catalog.chunks(sorted(ids))
-        vectors = index.vectors.embeddings(sorted(ids))
-    by_text: dict[str, list[str]] = {}
-    for chunk_id, chunk in chunks.items():
-        by_text.setdefault(chunk.text, []).append(chunk_id)
+        vector_ids, matrix = index.catalog.vectors([c.vector_id for c in chunks.values()])
+    vectors = dict(zip(vector_ids, matrix))
+    by_text: dict[str, list] = {}
+    for chunk in chunks.values():
+        by_text.setdefault(chunk.text, []).append(chunk)
     assert all(len(group) == 2 for group in by_text.values())
     for a, b in by_text.values():
-        assert chunks[a].source != chunks[b].source
-        np.testing.assert_allclose(vectors[a], vectors[b])
+        assert a.source != b.source and a.vector_id != b.vector_id
+        np.testing.assert_array_equal(vectors[a.vector_id], vectors[b.vector_id])
 
     # A third copy later reuses the stored vectors too.
     shutil.copy(SEED, folder / "third.txt")
@@ -300,7 +289,7 @@ def test_bad_files_are_reported_and_good_versions_kept(tmp_path, home):
     assert (report.added, report.unchanged, report.removed, report.documents) == (1, 1, 0, 3)
     with open_index(home) as index:
         assert index.catalog.documents()[str(keep)] == kept_sha
-    assert ids_of(home, keep) == kept_ids and in_chroma(home, kept_ids) == kept_ids
+    assert ids_of(home, keep) == kept_ids
     assert keyword_sources(home, "kestrels") == [str(keep)]
     assert keyword_sources(home, "lichen") == [str(folder / "later.txt")]
     consistent_ids(home)
@@ -358,8 +347,9 @@ def test_single_file_path(tmp_path, home):
 
 
 def _collections(home: Path) -> set[str]:
+    """The generations that have vector collections."""
     with open_index(home) as index:
-        return {c.name for c in index.vectors.client.list_collections()}
+        return {name.split("-")[1] for name in index.backend.names()}
 
 
 def test_rebuild_makes_a_complete_new_generation(tmp_path, home):
@@ -383,7 +373,7 @@ def test_rebuild_makes_a_complete_new_generation(tmp_path, home):
     assert keyword_sources(home, "marmots") == []
     # The old generation is gone from disk and from Chroma.
     assert sorted(p.name for p in home.glob("catalog-*.sqlite")) == [f"catalog-{new_generation}.sqlite"]
-    assert _collections(home) == {f"rag-{new_generation}"}
+    assert _collections(home) == {new_generation}
 
 
 def _assert_old_index_intact(home, generation, ids, sources):
@@ -392,7 +382,7 @@ def _assert_old_index_intact(home, generation, ids, sources):
     with open_index(home) as index:
         assert set(index.catalog.documents()) == sources
     assert sorted(p.name for p in home.glob("catalog-*.sqlite")) == [f"catalog-{generation}.sqlite"]
-    assert _collections(home) == {f"rag-{generation}"}
+    assert _collections(home) == {generation}
     assert keyword_sources(home, "marmots")
 
 
@@ -437,37 +427,6 @@ def test_rebuild_failing_midway_keeps_the_old_index(tmp_path, home, monkeypatch)
     consistent_ids(home)
 
 
-def test_crash_between_vectors_and_catalog_leaves_no_orphans(tmp_path, home, monkeypatch):
-    from index.catalog import Catalog
-
-    files = small_corpus(tmp_path / "docs")
-    ingest([tmp_path / "docs"], home=home)
-    files["a"].write_text("Gannets dive into the sea at great speed.")
-
-    def crash(self, documents, removed):
-        raise RuntimeError("simulated crash before commit")
-
-    monkeypatch.setattr(Catalog, "commit_documents", crash)
-    with pytest.raises(RuntimeError, match="before commit"):
-        ingest([tmp_path / "docs"], home=home)
-    monkeypatch.undo()
-
-    with open_index(home) as index:  # readers see only committed chunks...
-        catalog_ids = set(index.catalog.chunk_ids())
-        chroma_ids = set(index.vectors.collection.get(include=[])["ids"])
-    assert chroma_ids > catalog_ids  # ...while the dead run's vectors linger
-    orphans = chroma_ids - catalog_ids
-
-    # The next writer cleans them up, even though the file changed again meanwhile.
-    files["a"].write_text("Puffins nest in burrows on grassy cliffs.")
-    report = ingest([tmp_path / "docs"], home=home)
-    assert report.updated == 1
-    ids = consistent_ids(home)
-    assert not in_chroma(home, orphans)
-    assert keyword_sources(home, "puffins") == [str(files["a"])]
-    assert ids_of(home, files["a"]) <= ids
-
-
 def test_leftovers_of_a_killed_rebuild_are_removed(tmp_path, home, monkeypatch):
     import index.pipeline as pipeline
     from index.store import Index
@@ -488,7 +447,7 @@ def test_leftovers_of_a_killed_rebuild_are_removed(tmp_path, home, monkeypatch):
     report = ingest([tmp_path / "docs"], home=home)
     assert report.unchanged == 3 and current_generation(home) == generation
     assert [p.name for p in home.glob("catalog-*.sqlite")] == [f"catalog-{generation}.sqlite"]
-    assert _collections(home) == {f"rag-{generation}"}
+    assert _collections(home) == {generation}
     consistent_ids(home)
 
 

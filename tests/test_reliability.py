@@ -12,9 +12,17 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import SEED, ChromaServer, consistent_ids, make_encrypted_pdf, make_pdf, snapshot
+from helpers import (
+    SEED,
+    ChromaServer,
+    consistent_ids,
+    found_by_own_vectors,
+    make_encrypted_pdf,
+    make_pdf,
+    snapshot,
+)
 
-from index import VectorStoreUnavailable, ingest
+from index import ingest
 from rag import Pipeline, QuestionError, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,6 +156,7 @@ def crash_trials(tmp_path: Path, trials: int, seed: int) -> None:
         report = ingest([docs], home=home)
         assert report.errors == []
         ids = consistent_ids(home)
+        found_by_own_vectors(home)
         after = snapshot(home)
         assert {k: after[k] for k in kept} == kept, f"trial {trial}: an earlier document changed"
         notes = {s for s in after if "note-" in s}
@@ -156,12 +165,13 @@ def crash_trials(tmp_path: Path, trials: int, seed: int) -> None:
 
 
 def test_sigkill_mid_ingest_leaves_a_consistent_index(tmp_path):
+    """Random kill times; the chosen kill points are in test_index_consistency.py."""
     crash_trials(tmp_path, trials=3, seed=1)
 
 
 @pytest.mark.soak
 def test_sigkill_soak(tmp_path):
-    crash_trials(tmp_path, trials=20, seed=2)
+    crash_trials(tmp_path, trials=100, seed=2)
 
 
 def test_chroma_server_restart_between_questions(tmp_path):
@@ -175,10 +185,11 @@ def test_chroma_server_restart_between_questions(tmp_path):
         pipeline = Pipeline(settings)
         assert "Liang Wenfeng" in pipeline.ask("Who founded DeepSeek?").answer
         server.stop()
-        with pytest.raises(VectorStoreUnavailable, match="not answering"):
-            pipeline.ask("Who founded DeepSeek?")
+        down = pipeline.ask("Who founded DeepSeek?")  # from the keyword side, saying why
+        assert "Liang Wenfeng" in down.answer and "not answering" in down.checks["index_problem"]
         server.start()
-        assert "Liang Wenfeng" in pipeline.ask("Who founded DeepSeek?").answer
+        up = pipeline.ask("Who founded DeepSeek?")
+        assert "Liang Wenfeng" in up.answer and "index_problem" not in up.checks
 
 
 @pytest.mark.soak

@@ -16,7 +16,7 @@ def test_reciprocal_rank_fusion_weights_and_order():
 
 
 def _chunk(i, source, start, text):
-    return StoredChunk(str(i), source, i, start, start + len(text), None, "sha", text)
+    return StoredChunk(str(i), i, source, i, start, start + len(text), None, "sha", text)
 
 
 def test_overlapping_chunks_merge_into_one_exact_passage():
