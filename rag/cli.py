@@ -59,17 +59,14 @@ def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool) -> None:
         )
     except (StoreError, FileNotFoundError) as exc:
         _fail(str(exc))
-    if as_json:
-        click.echo(json.dumps(report.to_dict()))
-    else:
-        click.echo(
-            f"{report.documents} documents, {report.chunks_total} chunks indexed "
-            f"({report.added} added, {report.updated} updated, {report.removed} removed, "
-            f"{report.unchanged} unchanged; {report.chunks_embedded} chunks embedded) "
-            f"in {report.seconds:.1f} s"
-        )
-        for skipped in report.skipped:
-            click.echo(f"skipped (unsupported type or hidden): {skipped}")
+    _show(report, as_json, [
+        f"{report.documents} documents, {report.chunks_total} chunks indexed "
+        f"({report.added} added, {report.updated} updated, {report.removed} removed, "
+        f"{report.unchanged} unchanged; {report.chunks_embedded} chunks embedded) "
+        f"in {report.seconds:.1f} s",
+        *(f"skipped (unsupported type or hidden): {skipped}" for skipped in report.skipped),
+    ])
+    if not as_json:
         for error in report.errors:
             click.echo(f"failed: {error['source']}: {error['error']}", err=True)
     sys.exit(EXIT_PARTIAL if report.errors else EXIT_OK)
@@ -88,21 +85,21 @@ def check(repair: bool, as_json: bool) -> None:
     except StoreError as exc:
         _fail(str(exc))
     healthy = report.healthy or report.repaired
-    if as_json:
-        click.echo(json.dumps(report.to_dict()))
-    else:
-        click.echo(
-            f"{report.chunks} chunks: {report.vectors_missing} vectors missing or not found by "
-            f"themselves, {report.vectors_stale} stale vectors, {report.keyword_missing} keyword rows "
-            f"missing, {report.keyword_stale} stale keyword rows ({report.seconds:.1f} s)"
-        )
-        for problem in report.problems:
-            click.echo(f"problem: {problem}")
-        if report.repaired:
-            click.echo("Repaired from the catalog.")
-        elif not healthy:
-            click.echo("Run `rag check --repair` to fix it from the catalog.")
+    verdict = ("Repaired from the catalog." if report.repaired else "Healthy." if healthy
+               else "Run `rag check --repair` to fix it from the catalog.")
+    _show(report, as_json, [
+        f"{report.chunks} chunks: {report.vectors_missing} vectors missing or not found by "
+        f"themselves, {report.vectors_stale} stale vectors, {report.keyword_missing} keyword rows "
+        f"missing, {report.keyword_stale} stale keyword rows ({report.seconds:.1f} s)",
+        *(f"problem: {problem}" for problem in report.problems),
+        verdict,
+    ])
     sys.exit(EXIT_OK if healthy else EXIT_USAGE)
+
+
+def _show(report, as_json: bool, lines: list[str]) -> None:
+    """A report as one JSON object, or as lines for a person."""
+    click.echo(json.dumps(report.to_dict()) if as_json else "\n".join(lines))
 
 
 @cli.command()
