@@ -1,4 +1,5 @@
-"""Benchmarks: ingest, re-ingest, query latency at scale, recall, memory, cold start, local LLM.
+"""Benchmarks: ingest, re-ingest, query latency at scale, recall, memory, size on disk, check and
+repair, cold start, local LLM.
 
     .venv/bin/python bench/run.py            # quick (make bench): a few minutes
     .venv/bin/python bench/run.py --full     # adds the 100k-chunk runs (make bench FULL=1)
@@ -30,7 +31,7 @@ SHARED = ROOT.parent / "shared" / "eval"
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
-from index import ingest, open_index  # noqa: E402
+from index import check_index, ingest, open_index  # noqa: E402
 from index.catalog import NewChunk  # noqa: E402
 from index.embedding import load_embedder  # noqa: E402
 from index.loaders import Document  # noqa: E402
@@ -94,6 +95,7 @@ def ingest_figures(limit: int | None, repeats: int) -> dict:
     baseline = HuggingFaceEmbeddings(model_name=str(embedder.path))
     baseline.embed_documents(["warm up"])
     embedder.embed(["warm up"])
+    embedder.tokenizer  # chunking's: it loads the sentence-transformers model, as the baseline did above
     ours, ceiling, encoder, tutorial, again = [], [], [], [], []
     with scratch() as folder:
         docs, chars = clapnq_corpus(folder, limit)
@@ -130,9 +132,9 @@ def real_chunks(folder: Path) -> tuple[list, np.ndarray]:
     docs, _ = clapnq_corpus(folder, None)
     ingest([docs], home=folder / "base")
     with open_index(folder / "base") as index:
-        chunks = list(index.catalog.chunks(index.catalog.chunk_ids()).values())
-        vectors = index.vectors.embeddings([c.id for c in chunks])
-    return chunks, np.stack([vectors[c.id] for c in chunks])
+        ids, vectors = index.catalog.vectors(index.catalog.vector_ids())
+        chunks = index.catalog.chunks_by_vector(ids)
+    return [chunks[i] for i in ids], vectors
 
 
 def scaled_index(home: Path, chunks, vectors: np.ndarray, total: int, seed: int = 0) -> None:
@@ -143,18 +145,18 @@ def scaled_index(home: Path, chunks, vectors: np.ndarray, total: int, seed: int 
     with writing(home) as index:
         index.check_model(load_embedder(), claim=True)
         for start in range(0, total, 5000):
-            batch = []
-            for i in range(start, min(total, start + 5000)):
-                original = chunks[i % len(chunks)]
-                text = original.text if i < len(chunks) else _rotate(original.text, i)
-                batch.append(_synthetic_document(f"synthetic/{i}.txt", text))
-            rows = np.arange(start, start + len(batch))
+            rows = np.arange(start, min(total, start + 5000))
             base = vectors[rows % len(chunks)]
             is_variant = (rows >= len(chunks))[:, None]
             noisy = base + is_variant * rng.normal(0, 0.02, base.shape)
             noisy = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
-            index.vectors.upsert([c.id for _, [c] in batch], noisy, [{"source": d.source} for d, _ in batch])
+            batch = []
+            for i, vector in zip(rows, noisy):
+                original = chunks[i % len(chunks)]
+                text = original.text if i < len(chunks) else _rotate(original.text, i)
+                batch.append(_synthetic_document(f"synthetic/{i}.txt", text, vector))
             index.catalog.commit_documents(batch, [])
+            index.apply_journal()
 
 
 def _rotate(text: str, i: int) -> str:
@@ -163,11 +165,22 @@ def _rotate(text: str, i: int) -> str:
     return ". ".join(sentences[k:] + sentences[:k])
 
 
-def _synthetic_document(source: str, text: str) -> tuple[Document, list[NewChunk]]:
+def _synthetic_document(source: str, text: str, vector: np.ndarray) -> tuple[Document, list[NewChunk]]:
     sha = hashlib.sha256(text.encode()).hexdigest()
     chunk_id = hashlib.sha256(source.encode()).hexdigest()[:24]
     document = Document(source=source, text=text, sha256=sha)
-    return document, [NewChunk(chunk_id, 0, 0, len(text), None, text, sha)]
+    return document, [NewChunk(chunk_id, 0, 0, len(text), None, text, sha, vector)]
+
+
+def disk_figures(home: Path, size: int) -> dict:
+    """Megabytes on disk per 1,000 chunks, right after the build: the catalog (SQLite file and
+    its write-ahead log: documents, chunk text, keyword index and float32 vectors) and the
+    vector store (Chroma's folder: its copy of the vectors and the HNSW graph)."""
+    catalog = [*home.glob("catalog-*.sqlite"), *home.glob("catalog-*.sqlite-wal")]
+    chroma = [p for p in (home / "chroma").rglob("*") if p.is_file()]
+    per_1k = 1000 / size / 1e6
+    return {"catalog_mb_per_1k": round(sum(p.stat().st_size for p in catalog) * per_1k, 3),
+            "vector_store_mb_per_1k": round(sum(p.stat().st_size for p in chroma) * per_1k, 3)}
 
 
 def query_figures(home: Path, questions: list[str]) -> dict:
@@ -213,19 +226,70 @@ def _bm25s_index(texts: list[str], stemmer):
 
 
 def recall_at_10(home: Path, questions: list[str]) -> float:
-    """Approximate (HNSW) top-10 against exact top-10 by brute force over the stored vectors."""
-    embedder = load_embedder()
+    """Approximate (HNSW) top-10 against exact top-10 by brute force over the catalog's vectors."""
     with open_index(home) as index:
-        ids = index.catalog.chunk_ids()
-        stored = index.vectors.embeddings(ids)
-        matrix = np.stack([stored[i] for i in ids])
-        recalls = []
-        for question in questions:
-            q = embedder.embed_query(question)
-            exact = {ids[j] for j in np.argsort(-(matrix @ q))[:10]}
-            approx = {i for i, _ in index.vectors.query(q, 10)}
-            recalls.append(len(exact & approx) / 10)
+        ids, matrix = index.catalog.vectors(index.catalog.vector_ids())
+        recalls = [len(_exact_top10(ids, matrix, q) & {i for i, _ in index.vectors.query(q, 10)}) / 10
+                   for q in _question_vectors(questions)]
     return round(float(np.mean(recalls)), 4)
+
+
+def float16_figures(home: Path, questions: list[str]) -> dict:
+    """What keeping the catalog's vectors as float16 would cost and save: recall@10 of exact
+    search over the float16-rounded vectors against exact search over the float32 ones (a
+    store rebuilt from the catalog would hold the rounded ones), and the bytes of one
+    chunk's vector in each dtype."""
+    with open_index(home) as index:
+        ids, matrix = index.catalog.vectors(index.catalog.vector_ids())
+    rounded = matrix.astype(np.float16)
+    widened = rounded.astype(np.float32)
+    recalls = [len(_exact_top10(ids, matrix, q) & _exact_top10(ids, widened, q)) / 10
+               for q in _question_vectors(questions)]
+    return {"recall_at_10": round(float(np.mean(recalls)), 4),
+            "bytes_per_chunk": {"float32": matrix[0].nbytes, "float16": rounded[0].nbytes}}
+
+
+def _question_vectors(questions: list[str]) -> list[np.ndarray]:
+    embedder = load_embedder()
+    return [embedder.embed_query(q) for q in questions]
+
+
+def _exact_top10(ids: list[int], matrix: np.ndarray, q: np.ndarray) -> set[int]:
+    return {ids[j] for j in np.argsort(-(matrix @ q))[:10]}
+
+
+def refresh_ms(home: Path, repeats: int = 5) -> float:
+    """What a reader pays once another process has written to embedded Chroma: the client
+    reopened, which reads the folder afresh, and the first query after it."""
+    with open_index(home) as index:
+        vector = index.catalog.vectors(index.catalog.vector_ids()[:1])[1][0]
+        samples = [timed(_refresh_and_query, index, vector)[0] for _ in range(repeats)]
+    return round(median(samples) * 1000, 1)
+
+
+def _refresh_and_query(index, vector: np.ndarray) -> None:
+    index.backend.refresh()
+    index.vectors.query(vector, 10)
+
+
+def check_s(home: Path) -> float:
+    """`rag check` on a healthy index: every chunk's vector must be in the store and be found
+    by a query with itself."""
+    seconds, report = timed(check_index, home)
+    if not report.healthy:
+        raise RuntimeError(f"the benchmark index is not healthy: {report.to_dict()}")
+    return round(seconds, 2)
+
+
+def repair_s(home: Path) -> float:
+    """`rag check --repair` once the vector collection is lost: a new one built from the
+    catalog's vectors, nothing embedded again. Replaces the collection, so it runs last."""
+    with writing(home, prepare=False) as index:
+        index.vectors.drop()
+    seconds, report = timed(check_index, home, repair=True)
+    if not (report.repaired and report.vectors_missing == report.chunks):
+        raise RuntimeError(f"the repair did not rebuild the vectors: {report.to_dict()}")
+    return round(seconds, 2)
 
 
 def serving_rss_mb(home: Path, questions: list[str]) -> float:
@@ -318,7 +382,22 @@ def table(results: dict) -> str:
                     + (f", recall@10 {figures['recall_at_10']}" if "recall_at_10" in figures else "")
                     + (f", serving RSS {figures['serving_rss_mb']} MB" if "serving_rss_mb" in figures else "")
                     + f"; keyword search {figures['keyword']}")
+        rows.append(_maintenance_line(size, figures))
     return "\n".join(rows)
+
+
+def _maintenance_line(size: str, figures: dict) -> str:
+    disk, half = figures["disk"], figures.get("float16")
+    return (f"At {size} chunks, on disk per 1,000 chunks: catalog {disk['catalog_mb_per_1k']} MB, "
+            f"vector store {disk['vector_store_mb_per_1k']} MB; Chroma refresh + one query "
+            f"{figures['refresh_ms']} ms"
+            + (f"; `rag check` {figures['check_s']} s" if "check_s" in figures else "")
+            + (f"; `rag check --repair` rebuilding the vector collection {figures['repair_s']} s"
+               if "repair_s" in figures else "")
+            + (f"; float16 vectors: recall@10 {half['recall_at_10']} against float32 exact search, "
+               f"{half['bytes_per_chunk']['float16']} bytes a chunk instead of "
+               f"{half['bytes_per_chunk']['float32']}" if half else "")
+            + ".")
 
 
 def main() -> None:
@@ -336,11 +415,17 @@ def main() -> None:
         for size in [1_000, 10_000] + ([100_000] if args.full else []):
             home = folder / f"scale-{size}"
             scaled_index(home, chunks, vectors, size)
-            figures = query_figures(home, questions)
+            figures = {"disk": disk_figures(home, size), **query_figures(home, questions)}
             figures["keyword"] = keyword_figures(home, questions)
+            figures["refresh_ms"] = refresh_ms(home)
             if size == 100_000:
                 figures["recall_at_10"] = recall_at_10(home, questions)
                 figures["serving_rss_mb"] = serving_rss_mb(home, questions[:20])
+            if size == 10_000:
+                figures["check_s"] = check_s(home)
+            if size >= 10_000:
+                figures["float16"] = float16_figures(home, questions)
+                figures["repair_s"] = repair_s(home)
             results["scale"][str(size)] = figures
             print(size, json.dumps(figures), flush=True)
         seed_home = folder / "seed"
