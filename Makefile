@@ -33,7 +33,7 @@ test: install
 		|| (apt-get update && apt-get install -y chromium chromium-driver)
 	$(BIN)/python -m pytest
 
-# Long reliability runs: 20 SIGKILLs mid-ingest, a 50 MB file's memory.
+# Long reliability runs: 100 SIGKILLs mid-ingest at random moments, a 50 MB file's memory.
 soak: install
 	$(BIN)/python -m pytest -m soak -s
 
