@@ -133,6 +133,8 @@ def test_a_lost_collection_is_rebuilt_without_embedding_even_when_the_rebuild_is
     assert_healthy(home, kept)
     with open_index(home) as index:  # the killed rebuild's collection is gone
         assert index.backend.names() == [index.vectors.name]
+    folders = [p for p in (home / "chroma").iterdir() if p.is_dir()]
+    assert len(folders) <= 1, "dropped collections' files were left on disk"
 
 
 def test_missing_and_stale_vectors_are_repaired_even_when_the_repair_is_killed(seeded, tmp_path):
