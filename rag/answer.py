@@ -34,7 +34,7 @@ class Citation:
 
 
 def no_problems() -> dict:
-    return {"invalid_citations": 0, "unsupported": []}
+    return {"invalid_citations": 0, "removed": []}
 
 
 @dataclass
@@ -44,8 +44,8 @@ class Draft:
     text: str
     citations: list[Citation]
     refused: bool
-    # Citations of passages that were not given (removed), and answer sentences that no
-    # cited quote supports (kept, flagged).
+    # How many citations named passages that were not given (dropped), and the answer
+    # sentences no cited quote supports (removed from the answer, listed here).
     checks: dict = field(default_factory=no_problems)
 
 

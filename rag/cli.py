@@ -198,7 +198,8 @@ def _print_stream(stream, echo: bool):
                 click.echo(piece, nl=False)
             streamed = True
             continue
-        changed = piece.checks["invalid_citations"] or (piece.refused and piece.generator != "extractive")
+        changed = (piece.checks["invalid_citations"] or piece.checks["removed"]
+                   or (piece.refused and piece.generator != "extractive"))
         if echo and changed and streamed:
             click.echo(f"\n\nChecked answer: {piece.answer}", nl=False)
         if echo:

@@ -121,7 +121,8 @@ def condense_prompt() -> ChatPromptTemplate:
 
 class CitationChecker:
     """Keep only citations of passages that were given; pin each to its best sentence;
-    flag answer sentences their quotes do not support."""
+    remove answer sentences their quotes do not support. An answer left with no supported
+    sentence is a refusal: nothing is shown that the documents do not back."""
 
     def __init__(self, embedder, min_support: float = 0.55):
         self.embedder = embedder
@@ -132,7 +133,7 @@ class CitationChecker:
             return Draft(DECLINE, [], True)
         by_n = {p.n: p for p in passages}
         invalid = 0
-        parts, citations, unsupported = [], [], []
+        parts, citations, removed = [], [], []
         for start, end in sentence_spans(text):
             sentence = text[start:end]
             numbers, bad = _markers(sentence, by_n)
@@ -141,11 +142,12 @@ class CitationChecker:
             if not claim or not re.search(r"\w", claim):
                 continue
             quotes = [self._best_quote(claim, by_n[n]) for n in numbers]
-            citations += [q for q in quotes if q not in citations]
             if not quotes or max(q.score for q in quotes) < self.min_support:
-                unsupported.append(claim)
+                removed.append(claim)
+                continue
+            citations += [q for q in quotes if q not in citations]
             parts.append(_with_markers(claim, numbers))
-        checks = {"invalid_citations": invalid, "unsupported": unsupported}
+        checks = {"invalid_citations": invalid, "removed": removed}
         if not citations:
             return Draft(DECLINE, [], True, checks)
         return Draft(" ".join(parts), citations, False, checks)

@@ -64,7 +64,7 @@ def test_answer_dict_has_exactly_the_documented_shape(gold_answers):
     assert set(data) == {
         "question", "answer", "refused", "citations", "passages", "generator", "timings_ms", "checks"
     }
-    assert data["checks"] == {"invalid_citations": 0, "unsupported": []}
+    assert data["checks"] == {"invalid_citations": 0, "removed": []}
     assert set(data["citations"][0]) == {"n", "source", "start", "end", "quote", "page", "score"}
     assert set(data["passages"][0]) == {"n", "source", "start", "end", "text", "page", "score"}
     assert set(data["timings_ms"]) == {"retrieve", "generate", "total"}

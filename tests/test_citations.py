@@ -25,7 +25,7 @@ def test_valid_citation_is_pinned_to_the_supporting_sentence(check):
     [citation] = draft.citations
     assert citation.quote == "The Eiffel Tower was completed in 1889."
     assert TEXT_1[citation.start - 500 : citation.end - 500] == citation.quote
-    assert draft.checks == {"invalid_citations": 0, "unsupported": []}
+    assert draft.checks == {"invalid_citations": 0, "removed": []}
 
 
 def test_out_of_range_and_malformed_citations_are_removed_and_counted(check):
@@ -51,7 +51,15 @@ def test_explicit_decline_is_a_refusal(check):
     assert check("The passages do not contain this information.", PASSAGES).refused
 
 
-def test_a_claim_its_quote_does_not_support_is_flagged(check):
+def test_a_claim_its_quote_does_not_support_is_removed(check):
     draft = check("It was finished in 1889 [1]. Bananas are rich in potassium [2].", PASSAGES)
     assert not draft.refused
-    assert draft.checks["unsupported"] == ["Bananas are rich in potassium."]
+    assert draft.text == "It was finished in 1889 [1]."
+    assert {c.n for c in draft.citations} == {1}, "the removed claim's citation goes with it"
+    assert draft.checks["removed"] == ["Bananas are rich in potassium."]
+
+
+def test_an_answer_with_no_supported_claim_is_a_refusal(check):
+    draft = check("The population of Hangzhou is 10.4 million [1].", PASSAGES)
+    assert draft.refused and draft.text == DECLINE and draft.citations == []
+    assert draft.checks["removed"] == ["The population of Hangzhou is 10.4 million."]

@@ -32,7 +32,7 @@ def cite(n: int, quote: str, score: float = 0.7) -> Citation:
 def answer(text: str, citations=(), refused=False, passages=(), total=10.0, invalid=0) -> Answer:
     timings = {"retrieve": total / 2, "generate": total / 2, "total": total}
     return Answer("q", text, refused, list(citations), list(passages), "extractive", timings,
-                  {"invalid_citations": invalid, "unsupported": []})
+                  {"invalid_citations": invalid, "removed": []})
 
 
 def test_normalize_follows_squad_and_strips_unicode_punctuation():

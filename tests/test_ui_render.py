@@ -96,3 +96,20 @@ def test_long_passages_are_cut_around_the_citation_on_word_boundaries():
     assert len(shown) < 2 * render.EXCERPT_CHARS + 60
     assert marks(shown) == ["The cited sentence."]
     assert re.fullmatch(r"\u2026(word\d+ )+<mark>.*</mark>( word\d+)+\u2026", shown)
+
+
+def test_removed_claims_are_shown_as_removed_and_escaped():
+    shown = answer([citation()], [passage()])
+    shown.checks["removed"] = ["Paris has <script>alert(1)</script> ten million people."]
+    html = render.answer_html(shown, lambda source: DOCUMENT)
+    assert "removed: not supported by your documents" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; ten million people." in html
+    assert "<script>" not in html
+
+
+def test_a_refusal_shows_what_was_removed():
+    refused = answer([], [passage()], refused=True, text="I don't know: the documents do not answer this question.")
+    refused.checks["removed"] = ["The capital of France is Paris."]
+    html = render.answer_html(refused, lambda source: DOCUMENT)
+    assert "Not found in your documents" in html
+    assert "removed: not supported by your documents: \u201cThe capital of France is Paris.\u201d" in html

@@ -47,11 +47,11 @@ def answer_html(answer: Answer, document_text: DocumentText) -> str:
     if answer.refused:
         head = (
             '<div class="rag-refusal"><div class="rag-refusal-title">Not found in your documents</div>'
-            f"{html.escape(answer.answer)}</div>"
+            f"{html.escape(answer.answer)}{_removed_note(answer)}</div>"
         )
         title, shown = "Closest passages", answer.passages
     else:
-        head = f'<div class="rag-answer">{_with_citation_refs(answer.answer)}{_unsupported_note(answer)}</div>'
+        head = f'<div class="rag-answer">{_with_citation_refs(answer.answer)}{_removed_note(answer)}</div>'
         cited = {citation.n for citation in answer.citations}
         title, shown = "Sources", [p for p in answer.passages if p.n in cited]
     spans = _cited_spans(answer)
@@ -108,10 +108,11 @@ def _with_citation_refs(text: str) -> str:
     return _CITATION_MARK.sub(r'<span class="rag-ref">[\1]</span>', html.escape(text))
 
 
-def _unsupported_note(answer: Answer) -> str:
-    if not answer.checks.get("unsupported"):
-        return ""
-    return '<div class="rag-note">Part of this answer is not supported by the cited passages.</div>'
+def _removed_note(answer: Answer) -> str:
+    """The generated sentences taken out of the answer, so the reader sees what was cut."""
+    removed = answer.checks.get("removed") or []
+    return "".join(f'<div class="rag-note">removed: not supported by your documents: '
+                   f'\u201c{html.escape(claim)}\u201d</div>' for claim in removed)
 
 
 def _cited_spans(answer: Answer) -> dict[int, list[Span]]:
