@@ -107,6 +107,10 @@ class Journal:
     adds: list[int]
     deletes: list[int]
 
+    @property
+    def ids(self) -> list[int]:
+        return self.adds + self.deletes
+
 
 class Catalog:
     def __init__(self, path: Path, readonly: bool = False):
@@ -222,7 +226,7 @@ class Catalog:
                 f"SELECT vector_id, vector FROM chunks WHERE vector_id IN ({_marks(batch)})", batch
             ):
                 found.append(vector_id)
-                rows.append(np.frombuffer(blob, dtype=VECTOR_DTYPE))
+                rows.append(_unblob(blob))
         return found, np.stack(rows) if rows else np.empty((0, 0), dtype=VECTOR_DTYPE)
 
     def all_vectors(self, batch: int):
@@ -235,7 +239,7 @@ class Catalog:
             ).fetchall()
             if not rows:
                 return
-            yield [r[0] for r in rows], np.stack([np.frombuffer(r[1], dtype=VECTOR_DTYPE) for r in rows])
+            yield [r[0] for r in rows], np.stack([_unblob(r[1]) for r in rows])
             after = rows[-1][0]
 
     def vectors_by_text_hash(self, hashes: list[str]) -> dict[str, np.ndarray]:
@@ -247,7 +251,7 @@ class Catalog:
                 " GROUP BY text_hash",
                 batch,
             )
-            found.update((h, np.frombuffer(blob, dtype=VECTOR_DTYPE)) for h, blob in rows)
+            found.update((h, _unblob(blob)) for h, blob in rows)
         return found
 
     def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
@@ -380,6 +384,10 @@ class Catalog:
 
 def _blob(vector: np.ndarray) -> bytes:
     return np.ascontiguousarray(vector, dtype=VECTOR_DTYPE).tobytes()
+
+
+def _unblob(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=VECTOR_DTYPE)
 
 
 def _marks(batch: list) -> str:

@@ -180,25 +180,20 @@ class Index:
     def apply_journal(self) -> None:
         """Bring the store in step with what the catalog committed (idempotent)."""
         journal = self.catalog.journal()
-        for start in range(0, len(journal.adds), self.backend.batch):
-            ids, vectors = self.catalog.vectors(journal.adds[start : start + self.backend.batch])
-            if ids:
-                self.vectors.add(ids, vectors)
-            failpoints.reach("vectors-adding")
+        self._add_from_catalog(journal.adds, "vectors-adding")
         self.vectors.delete(journal.deletes)
-        self.catalog.clear_journal(journal.adds + journal.deletes)
+        self.catalog.clear_journal(journal.ids)
         self._own_writes_seen()
 
-    def prepare(self, embedder: Callable[[], object] | None = None, progress: bool = False) -> CheckReport | None:
+    def prepare(self, embedder: Callable[[], object] | None = None, progress: bool = False) -> None:
         """On every writer open: migrate an old index, finish what a crash left, and check
         counts and a sample of ids cheaply; repair from the catalog when anything is off.
-        Returns the repair's report, or None when nothing needed one. `embedder` gives the
-        model, loaded only if a migration must embed vectors the old store lost."""
+        `embedder` gives the model, loaded only if a migration must embed vectors the old
+        store lost."""
         self._finish_interrupted(embedder, progress)
         self.apply_journal()
-        if self._looks_consistent():
-            return None
-        return self.repair(full=False, progress=progress)
+        if not self._looks_consistent():
+            self.repair(full=False, progress=progress)
 
     def _finish_interrupted(self, embedder, progress: bool) -> None:
         if self.catalog.needs_migration:
@@ -225,9 +220,9 @@ class Index:
         if diff.unreadable or diff.unfound or len(diff.missing) > self.catalog.chunk_count() // 2:
             self.rebuild_vectors(progress)
         else:
-            self._re_add(sorted(diff.missing), progress)
+            self._add_from_catalog(sorted(diff.missing), "repair", progress)
             self.vectors.delete(sorted(diff.stale))
-        self.catalog.clear_journal(self._journaled())
+        self.catalog.clear_journal(self.catalog.journal().ids)
         self._own_writes_seen()
         report.repaired = True
         report.seconds = round(report.seconds + time.perf_counter() - started, 3)
@@ -268,17 +263,16 @@ class Index:
                 pass  # the next writer drops it
         self._drop_leftover_collections()
 
-    def _journaled(self) -> list[int]:
-        journal = self.catalog.journal()
-        return journal.adds + journal.deletes
-
-    def _re_add(self, ids: list[int], progress: bool) -> None:
-        with tqdm(total=len(ids), desc="Re-adding vectors", unit="chunk", disable=not progress) as bar:
+    def _add_from_catalog(self, ids: list[int], failpoint: str, progress: bool = False) -> None:
+        """The catalog's vectors of these ids into the store, a batch at a time (ids the
+        catalog no longer holds are skipped); `failpoint` is reached after each batch."""
+        with tqdm(total=len(ids), desc="Adding vectors", unit="chunk", disable=not progress) as bar:
             for start in range(0, len(ids), self.backend.batch):
                 found, vectors = self.catalog.vectors(ids[start : start + self.backend.batch])
-                self.vectors.add(found, vectors)
+                if found:
+                    self.vectors.add(found, vectors)
                 bar.update(len(found))
-                failpoints.reach("repair")
+                failpoints.reach(failpoint)
 
     def _looks_consistent(self) -> bool:
         try:
@@ -356,11 +350,8 @@ class Index:
 
     # -- lifetime ------------------------------------------------------------------------
     def drop(self) -> None:
-        for name in _collections_of(self.backend, self.generation):
-            self.backend.drop(name)
         self.catalog.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{self.catalog.path}{suffix}").unlink(missing_ok=True)
+        _drop_generation(self.home, self.backend, self.generation)
 
     def close(self) -> None:
         self.catalog.close()
@@ -371,6 +362,14 @@ class Index:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _drop_generation(home: Path, backend: VectorBackend, generation: str) -> None:
+    """A generation's collections and catalog files, gone; its catalog need not open."""
+    for name in _collections_of(backend, generation):
+        backend.drop(name)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{home / f'catalog-{generation}.sqlite'}{suffix}").unlink(missing_ok=True)
 
 
 def _collections_of(backend: VectorBackend, generation: str) -> list[str]:
@@ -440,7 +439,7 @@ def writing(home: Path, host: str | None = None, port: int | None = None, rebuil
         if generation != live:
             _switch(home, generation)
             if live:
-                Index(home, live, backend).drop()
+                _drop_generation(home, backend, live)
         index.close()
 
 
@@ -455,7 +454,7 @@ def _remove_stale_generations(home: Path, backend: VectorBackend, keep: set) -> 
     for path in home.glob("catalog-*.sqlite"):
         generation = path.name.removeprefix("catalog-").removesuffix(".sqlite")
         if generation not in keep:
-            Index(home, generation, backend).drop()
+            _drop_generation(home, backend, generation)
 
 
 @contextmanager

@@ -157,7 +157,7 @@ class ChromaBackend:
         return dict(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
 
     def refresh(self) -> None:
-        if self.address != "embedded":
+        if self.folder is None:
             return  # a server is one process: it sees every write
         with self.lock, reachable(self.address):
             self.client.close()
@@ -167,7 +167,7 @@ class ChromaBackend:
     def close(self) -> None:
         """Embedded backends stay open for the process (they are shared); a server's client
         holds only connections."""
-        if self.address != "embedded":
+        if self.folder is None:
             self.client.close()
 
 
@@ -201,18 +201,22 @@ class ChromaStore:
         with self.backend.lock, reachable(self.backend.address):
             yield self._collection()
 
+    def _windows(self, n: int):
+        """Slices of at most one call's worth of ids."""
+        for start in range(0, n, self.backend.batch):
+            yield slice(start, start + self.backend.batch)
+
     def add(self, ids: list[int], vectors: np.ndarray) -> None:
         # upsert: adding the same id with the same vector again (a journal replayed after
         # a crash) must not fail; ids are never reused for other content.
-        for i in range(0, len(ids), self.backend.batch):
+        for window in self._windows(len(ids)):
             with self._using() as collection:
-                collection.upsert(ids=[str(v) for v in ids[i : i + self.backend.batch]],
-                                  embeddings=vectors[i : i + self.backend.batch])
+                collection.upsert(ids=_names(ids[window]), embeddings=vectors[window])
 
     def delete(self, ids: list[int]) -> None:
-        for i in range(0, len(ids), self.backend.batch):
+        for window in self._windows(len(ids)):
             with self._using() as collection:
-                collection.delete(ids=[str(v) for v in ids[i : i + self.backend.batch]])
+                collection.delete(ids=_names(ids[window]))
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Nearest vectors as (id, cosine similarity), best first."""
@@ -238,10 +242,9 @@ class ChromaStore:
 
     def has(self, ids: list[int]) -> set[int]:
         found: set[int] = set()
-        for i in range(0, len(ids), self.backend.batch):
+        for window in self._windows(len(ids)):
             with self._using() as collection:
-                got = collection.get(ids=[str(v) for v in ids[i : i + self.backend.batch]], include=[])
-            found.update(int(v) for v in got["ids"])
+                found.update(int(v) for v in collection.get(ids=_names(ids[window]), include=[])["ids"])
         return found
 
     def count(self) -> int:
@@ -250,6 +253,11 @@ class ChromaStore:
 
     def drop(self) -> None:
         self.backend.drop(self.name)
+
+
+def _names(ids: list[int]) -> list[str]:
+    """Chroma ids are strings."""
+    return [str(i) for i in ids]
 
 
 def _remove_orphan_segments(folder: Path) -> None:

@@ -256,7 +256,7 @@ def score(item: GoldItem, answer: Answer, long_answers: bool) -> dict:
             for c in answer.citations
         ],
         "invalid_citations": answer.checks["invalid_citations"],
-        "removed_claims": len(answer.checks.get("removed", [])),
+        "removed_claims": len(answer.checks["removed"]),
         "timings_ms": answer.timings_ms,
         "scores": {},
         "correct": None,

@@ -155,7 +155,7 @@ def summarize(records: list[dict], k: int, long_answers: bool) -> dict:
             "invalid": sum(r["invalid_citations"] for r in records),
             # Answers shown with no supported claim: must stay 0 (the checker refuses them).
             "answered_without_support": sum(not r["refused"] and not r["citations"] for r in records),
-            "removed_claims": sum(r.get("removed_claims", 0) for r in records),
+            "removed_claims": sum(r["removed_claims"] for r in records),
         },
         "refusal": {
             "unanswerable_refused": _mean(r["refused"] for r in unanswerable),

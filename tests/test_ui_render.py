@@ -113,3 +113,10 @@ def test_a_refusal_shows_what_was_removed():
     html = render.answer_html(refused, lambda source: DOCUMENT)
     assert "Not found in your documents" in html
     assert "removed: not supported by your documents: \u201cThe capital of France is Paris.\u201d" in html
+
+
+def test_an_answer_from_the_keyword_side_says_so():
+    shown = answer([citation()], [passage()])
+    shown.checks["index_problem"] = "the vector store (embedded) failed: <gone>. Answered from keyword search only."
+    html = render.answer_html(shown, lambda source: DOCUMENT)
+    assert "failed: &lt;gone&gt;. Answered from keyword search only." in html

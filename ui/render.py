@@ -47,11 +47,11 @@ def answer_html(answer: Answer, document_text: DocumentText) -> str:
     if answer.refused:
         head = (
             '<div class="rag-refusal"><div class="rag-refusal-title">Not found in your documents</div>'
-            f"{html.escape(answer.answer)}{_removed_note(answer)}</div>"
+            f"{html.escape(answer.answer)}{_notes(answer)}</div>"
         )
         title, shown = "Closest passages", answer.passages
     else:
-        head = f'<div class="rag-answer">{_with_citation_refs(answer.answer)}{_removed_note(answer)}</div>'
+        head = f'<div class="rag-answer">{_with_citation_refs(answer.answer)}{_notes(answer)}</div>'
         cited = {citation.n for citation in answer.citations}
         title, shown = "Sources", [p for p in answer.passages if p.n in cited]
     spans = _cited_spans(answer)
@@ -108,11 +108,14 @@ def _with_citation_refs(text: str) -> str:
     return _CITATION_MARK.sub(r'<span class="rag-ref">[\1]</span>', html.escape(text))
 
 
-def _removed_note(answer: Answer) -> str:
-    """The generated sentences taken out of the answer, so the reader sees what was cut."""
-    removed = answer.checks.get("removed") or []
-    return "".join(f'<div class="rag-note">removed: not supported by your documents: '
-                   f'\u201c{html.escape(claim)}\u201d</div>' for claim in removed)
+def _notes(answer: Answer) -> str:
+    """What the reader should know about how the answer was made: the generated sentences
+    taken out of it, and a vector search that had to be left out."""
+    notes = [f"removed: not supported by your documents: \u201c{claim}\u201d"
+             for claim in answer.checks.get("removed") or []]
+    if "index_problem" in answer.checks:
+        notes.append(answer.checks["index_problem"])
+    return "".join(f'<div class="rag-note">{html.escape(note)}</div>' for note in notes)
 
 
 def _cited_spans(answer: Answer) -> dict[int, list[Span]]:
