@@ -29,7 +29,10 @@ FAILURES = (
 )
 STAGES = ("retrieve", "generate", "total")  # the timings of an Answer
 # Metrics where a rise is a regression (the rest: a fall is).
-LOWER_IS_BETTER = ("refusal.answerable_refused", "citations.invalid", "latency_ms.")
+LOWER_IS_BETTER = (
+    "refusal.answerable_refused", "citations.invalid", "latency_ms.", "confidence.aurc", "confidence.ece",
+)
+CONFIDENCE_BINS = 10
 
 
 def normalize(text: str) -> str:
@@ -147,7 +150,7 @@ def summarize(records: list[dict], k: int, long_answers: bool) -> dict:
         },
         "answers": {
             "correct": _mean(r["correct"] for r in answerable),
-            **{name: _mean(r["scores"][name] for r in answerable) for name in answer_names},
+            **{name: _mean(r["scores"][name] for r in answerable) for name in _score_names(answerable, answer_names)},
         },
         "citations": {
             "precision": _mean(cited),
@@ -165,12 +168,126 @@ def summarize(records: list[dict], k: int, long_answers: bool) -> dict:
             stage: _percentiles([r["timings_ms"][stage] for r in records])
             for stage in STAGES
         },
+        "confidence": {
+            "aurc": _rounded(aurc(records)),
+            "ece": _rounded(expected_calibration_error(records)),
+            "auroc": _rounded(auroc(records)),
+        },
     }
+
+
+def _confidence(record: dict) -> float | None:
+    # Records scored before confidences existed have no such key: they have no confidence.
+    return record.get("confidence")
+
+
+def _rated(records: list[dict]) -> list[dict]:
+    return [r for r in records if _confidence(r) is not None]
+
+
+def _wrong_if_answered(record: dict) -> bool:
+    """Whether the answer given without a low-confidence refusal would be wrong; an answer
+    to an unanswerable question always is. Older records: the answer that was given."""
+    return record["unanswerable"] or not record.get("correct_if_answered", record.get("correct") is True)
+
+
+def _by_confidence(records: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """For each distinct confidence, highest first: how many records have it and how many
+    of those would be answered wrongly. Records without a confidence are left out."""
+    rated = _rated(records)
+    values, group = np.unique([_confidence(r) for r in rated], return_inverse=True)
+    counts = np.bincount(group, minlength=len(values))
+    errors = np.bincount(group, weights=[_wrong_if_answered(r) for r in rated], minlength=len(values))
+    return counts[::-1], errors[::-1]
+
+
+def risk_coverage(records: list[dict]) -> list[tuple[float, float]]:
+    """The risk-coverage curve of answering only above a confidence threshold: for each
+    distinct confidence as threshold, highest first, (coverage, risk) with coverage the share
+    of the rated questions answered (confidence at least the threshold) and risk the share
+    of those answers that are wrong. Equal confidences are answered or refused together."""
+    counts, errors = _by_confidence(records)
+    answered, wrong = np.cumsum(counts), np.cumsum(errors)
+    return [(float(a / answered[-1]), float(w / a)) for a, w in zip(answered, wrong)]
+
+
+def aurc(records: list[dict]) -> float | None:
+    """Area under the risk-coverage curve (Geifman & El-Yaniv): the mean selective risk over
+    coverages 1/n, ..., n/n, answering the n rated questions from the most confident. Among
+    equal confidences the order is arbitrary, so each is charged its group's error rate: the
+    expected risk over every order of the ties. Lower is better; the floor depends on the
+    error rate, and a constant confidence scores the error rate itself."""
+    counts, errors = _by_confidence(records)
+    if not counts.size:
+        return None
+    expected_errors = np.repeat(errors / counts, counts)
+    return float(np.mean(np.cumsum(expected_errors) / np.arange(1, counts.sum() + 1)))
+
+
+def reliability(records: list[dict], bins: int = CONFIDENCE_BINS) -> list[dict]:
+    """Equal-width confidence bins over [0, 1], a confidence of 1 in the last: for each, its
+    bounds, the number of rated questions in it, their mean confidence and the observed
+    share of answerable questions, the event the confidence predicts (None when empty)."""
+    rated = _rated(records)
+    index = _bin_index([_confidence(r) for r in rated], bins)
+    table = []
+    for number in range(bins):
+        members = [r for r, i in zip(rated, index) if i == number]
+        table.append({
+            "low": number / bins,
+            "high": (number + 1) / bins,
+            "count": len(members),
+            "mean_confidence": _mean(_confidence(r) for r in members),
+            "answerable_share": _mean(not r["unanswerable"] for r in members),
+        })
+    return table
+
+
+def expected_calibration_error(records: list[dict], bins: int = CONFIDENCE_BINS) -> float | None:
+    """ECE: over the `reliability` bins, |observed answerable share - mean confidence|
+    weighted by the bin's share of the rated questions. 0: perfectly calibrated."""
+    rated = _rated(records)
+    if not rated:
+        return None
+    confidences = np.array([_confidence(r) for r in rated])
+    answerable = np.array([not r["unanswerable"] for r in rated], dtype=float)
+    # count/n * |mean gap| is |summed gap|/n: the unrounded sums, not reliability's means.
+    gaps = np.bincount(_bin_index(confidences, bins), weights=answerable - confidences, minlength=bins)
+    return float(np.abs(gaps).sum() / len(rated))
+
+
+def _bin_index(confidences, bins: int) -> np.ndarray:
+    # Scaling, not comparing with computed edges (0.30000000000000004), keeps 0.3 in [0.3, 0.4).
+    return np.minimum((np.asarray(confidences, dtype=float) * bins).astype(int), bins - 1)
+
+
+def auroc(records: list[dict]) -> float | None:
+    """Area under the ROC curve of the confidence separating answerable from unanswerable
+    gold questions: the chance that a random answerable question gets a higher confidence
+    than a random unanswerable one, ties counting half. 0.5 is no better than chance; None
+    without rated questions of both kinds."""
+    rated = _rated(records)
+    answerable = np.array([_confidence(r) for r in rated if not r["unanswerable"]])
+    unanswerable = np.array([_confidence(r) for r in rated if r["unanswerable"]])
+    if not answerable.size or not unanswerable.size:
+        return None
+    higher = answerable[:, None] > unanswerable[None, :]
+    tied = answerable[:, None] == unanswerable[None, :]
+    return float(np.mean(higher + 0.5 * tied))
+
+
+def _score_names(answerable: list[dict], names) -> list[str]:
+    """The scores every record has: the set's own, and SQuAD's measures of short answers."""
+    return [*names, *(n for n in ("short_exact_match", "short_f1") if answerable and n in answerable[0]["scores"])]
 
 
 def _mean(values) -> float | None:
     values = [float(v) for v in values]
     return round(statistics.fmean(values), 4) if values else None
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def _percentiles(values: list[float]) -> dict[str, float | None]:

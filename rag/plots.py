@@ -1,4 +1,5 @@
-"""The PNG plots of an evaluation report: metric bars, latency distribution, refusals."""
+"""The PNG plots of an evaluation report: metric bars, latency distribution, refusals, and
+how far to trust the confidence (risk against coverage, reliability diagram)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import numpy as np
 matplotlib.use("Agg")  # files only: no display on a server or in CI
 import matplotlib.pyplot as plt  # noqa: E402
 
-from rag.metrics import STAGES, flatten  # noqa: E402
+from rag.metrics import STAGES, aurc, expected_calibration_error, flatten  # noqa: E402
+from rag.metrics import reliability as reliability_bins  # noqa: E402
+from rag.metrics import risk_coverage as risk_coverage_curve  # noqa: E402
 
 
 def metric_bars(summary: dict, path: Path) -> None:
@@ -61,6 +64,56 @@ def refusals(records: list[dict], path: Path) -> None:
     axes.set_xticks([0, 1], ["answered", "refused"])
     axes.set_yticks([0, 1], ["answerable", "unanswerable"])
     axes.set_title("refusals (share of each gold row)", fontsize=10)
+    _save(figure, path)
+
+
+def risk_coverage(records: list[dict], path: Path) -> None:
+    """The share of wrong answers against the share answered, refusing from the least
+    confident up; the lower the curve, the better the confidence ranks answers."""
+    curve = risk_coverage_curve(records)
+    if not curve:
+        _no_confidences(path)
+        return
+    coverage, risk = zip(*curve)
+    figure, axes = plt.subplots(figsize=(5, 3.6))
+    axes.plot(coverage, risk, marker=".", color="#4c72b0")
+    axes.set_xlim(0, 1.02)
+    axes.set_ylim(0, max(1.05 * max(risk), 0.05))  # a curve at 0 still shows
+    axes.set_xlabel("coverage (share of questions answered)")
+    axes.set_ylabel("risk (share of answers wrong)")
+    axes.set_title(f"risk against coverage, AURC {aurc(records):.3f}", fontsize=10)
+    _save(figure, path)
+
+
+def reliability(records: list[dict], path: Path) -> None:
+    """Reliability diagram: per confidence bin, the share of answerable questions against the
+    diagonal a calibrated confidence follows, with each bin's question count."""
+    filled = [row for row in reliability_bins(records) if row["count"]]
+    if not filled:
+        _no_confidences(path)
+        return
+    figure, axes = plt.subplots(figsize=(5, 4))
+    axes.plot([0, 1], [0, 1], color="gray", linestyle="--", linewidth=1, zorder=3, label="calibrated")
+    bars = axes.bar([row["low"] for row in filled], [row["answerable_share"] for row in filled],
+                    width=[row["high"] - row["low"] for row in filled], align="edge",
+                    color="#4c72b0", edgecolor="white", label="observed")
+    axes.bar_label(bars, labels=[f"n={row['count']}" for row in filled], padding=2, fontsize=7)
+    axes.scatter([row["mean_confidence"] for row in filled], [row["answerable_share"] for row in filled],
+                 color="black", s=12, zorder=3, label="mean confidence")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1.12)  # room for the counts above a full bar
+    axes.set_xlabel("confidence")
+    axes.set_ylabel("share answerable")
+    axes.set_title(f"reliability, ECE {expected_calibration_error(records):.3f}", fontsize=10)
+    axes.legend(fontsize=7, loc="upper left")
+    _save(figure, path)
+
+
+def _no_confidences(path: Path) -> None:
+    # The report always holds every file, so a run without confidences still gets one.
+    figure, axes = plt.subplots(figsize=(4, 1.5))
+    axes.text(0.5, 0.5, "no confidences", ha="center", va="center")
+    axes.set_axis_off()
     _save(figure, path)
 
 

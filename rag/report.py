@@ -11,7 +11,18 @@ from rag.evaluation import Evaluation
 from rag.metrics import FAILURES, flatten, lower_is_better
 
 WORST_SHOWN = 25
-FILES = ("eval.json", "report.md", "metrics.png", "latency.png", "refusals.png")
+FILES = (
+    "eval.json", "report.md", "metrics.png", "latency.png", "refusals.png", "risk_coverage.png", "reliability.png",
+)
+# The "How far to trust the confidence" lines of the report, one per summary["metrics"]["confidence"] number.
+TRUST_MEANINGS = {
+    "aurc": "the share of wrong answers when answering only the most confident questions, averaged over "
+            "every share answered; lower is better.",
+    "ece": "the gap between the confidence and the observed share of answerable questions at that "
+           "confidence; 0 is calibrated.",
+    "auroc": "the chance that an answerable question gets a higher confidence than an unanswerable one; "
+             "0.5 is chance, 1 a perfect separation.",
+}
 
 
 def format_value(name: str, value) -> str:
@@ -65,12 +76,16 @@ def write(evaluation: Evaluation, folder: Path) -> None:
     from rag import plots  # matplotlib loads only when a report is asked for
 
     folder.mkdir(parents=True, exist_ok=True)
-    json_path, markdown_path, metrics_path, latency_path, refusals_path = (folder / name for name in FILES)
+    json_path, markdown_path, metrics_path, latency_path, refusals_path, risk_coverage_path, reliability_path = (
+        folder / name for name in FILES
+    )
     json_path.write_text(json.dumps(evaluation.to_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
     markdown_path.write_text(markdown(evaluation), encoding="utf-8")
     plots.metric_bars(evaluation.summary, metrics_path)
     plots.latency(evaluation.summary, evaluation.questions, latency_path)
     plots.refusals(evaluation.questions, refusals_path)
+    plots.risk_coverage(evaluation.questions, risk_coverage_path)
+    plots.reliability(evaluation.questions, reliability_path)
 
 
 def markdown(evaluation: Evaluation) -> str:
@@ -87,6 +102,8 @@ def markdown(evaluation: Evaluation) -> str:
         "",
         "![metrics](metrics.png) ![latency](latency.png) ![refusals](refusals.png)",
         "",
+        *trust_section(summary["metrics"]["confidence"]),
+        "",
         "## Failures",
         "",
         "| kind | questions |",
@@ -100,6 +117,18 @@ def markdown(evaluation: Evaluation) -> str:
     for number, record in enumerate(worst(evaluation.questions, WORST_SHOWN), start=1):
         lines += ["", *failure_entry(number, record, summary["k"])]
     return "\n".join(lines) + "\n"
+
+
+def trust_section(confidence: dict) -> list[str]:
+    """The confidence numbers (see rag.metrics), each explained in a line, and their plots."""
+    return [
+        "## How far to trust the confidence",
+        "",
+        *(f"- {name.upper()} {format_value(f'confidence.{name}', confidence[name])}: {meaning}"
+          for name, meaning in TRUST_MEANINGS.items()),
+        "",
+        "![risk against coverage](risk_coverage.png) ![reliability](reliability.png)",
+    ]
 
 
 def worst(records: list[dict], count: int) -> list[dict]:

@@ -41,12 +41,13 @@ def test_eval_prints_the_summary_table_and_writes_every_report_file(run):
     assert "Evaluating seed_gold" in result.stderr  # the progress bar
     report = folder / "report"
     assert sorted(p.name for p in report.iterdir()) == sorted(FILES)
-    for png in ("metrics.png", "latency.png", "refusals.png"):
+    for png in (name for name in FILES if name.endswith(".png")):
         assert (report / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads((report / "eval.json").read_text())
     assert data["questions"] == len(data["per_question"]) == 9 and data["metrics"]["retrieval"]["hit@5"] > 0
     markdown = (report / "report.md").read_text()
     assert "# Evaluation: seed_gold" in markdown and "| retrieval.hit@1 |" in markdown
+    assert "## How far to trust the confidence" in markdown and "![reliability](reliability.png)" in markdown
     failed = [q for q in data["per_question"] if q["failure"]]
     assert failed, "the sample holds unanswerable questions the extractive answerer does not all refuse"
     assert all(f"{q['failure']}: {q['id']}" in markdown for q in failed)

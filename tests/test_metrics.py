@@ -2,15 +2,22 @@
 
 import pytest
 
+from rag import plots
 from rag.answer import DECLINE, Answer, Citation, Passage
 from rag.evaluation import GoldItem, score
 from rag.metrics import (
     answer_scores,
+    aurc,
+    auroc,
     contains,
     exact_match,
+    expected_calibration_error,
     flatten,
+    lower_is_better,
     normalize,
+    reliability,
     retrieval_rank,
+    risk_coverage,
     rouge_l,
     summarize,
     supports,
@@ -152,3 +159,117 @@ def test_retrieval_metrics_and_latency_percentiles():
     assert metrics["retrieval.mrr"] == pytest.approx((1 + 0.5) / 5)
     assert metrics["latency_ms.total.p50"] == 30.0
     assert metrics["latency_ms.total.p95"] == 88.0  # linear interpolation between 40 and 100
+
+
+def rated(confidence: float | None, right: bool = True, unanswerable: bool = False) -> dict:
+    """A scored question with the keys the confidence metrics read: an unanswerable one
+    would always be answered wrongly."""
+    return {"confidence": confidence, "unanswerable": unanswerable,
+            "correct_if_answered": right and not unanswerable}
+
+
+def test_risk_coverage_steps_through_distinct_confidences_from_the_highest():
+    records = [rated(0.5, unanswerable=True), rated(0.8, right=False), rated(0.9), rated(0.8)]
+    # 0.9 alone; then both 0.8 together (one wrong); then the unanswerable one, an error.
+    assert risk_coverage(records) == [(0.25, 0.0), (0.75, pytest.approx(1 / 3)), (1.0, 0.5)]
+
+
+def test_questions_without_a_confidence_are_left_out_of_the_curve():
+    unrated = {"unanswerable": False, "correct": False}  # an older record: no confidence keys
+    assert risk_coverage([rated(0.9), rated(None, right=False), unrated]) == [(1.0, 0.0)]
+
+
+def test_without_confidences_there_is_no_curve_and_no_area():
+    assert (risk_coverage([rated(None)]), aurc([rated(None)])) == ([], None)
+
+
+def test_aurc_of_perfectly_ordered_confidences_is_the_minimum():
+    records = [rated(0.9), rated(0.8), rated(0.7, right=False), rated(0.6, right=False)]
+    # Risk at coverages 1/4..4/4: 0, 0, 1/3, 2/4 - the two errors answered last.
+    assert aurc(records) == pytest.approx((0 + 0 + 1 / 3 + 2 / 4) / 4)
+
+
+def test_aurc_of_reversed_confidences_is_the_maximum():
+    records = [rated(0.9, right=False), rated(0.8, right=False), rated(0.7), rated(0.6)]
+    assert aurc(records) == pytest.approx((1 + 1 + 2 / 3 + 2 / 4) / 4)
+
+
+def test_aurc_charges_tied_confidences_their_shared_error_rate_in_any_order():
+    records = [rated(0.9), rated(0.5, right=False), rated(0.5)]
+    # Coverage 2/3 takes one of the two tied answers, wrong half the time: risk (0 + 1/2) / 2.
+    expected = (0 + 0.5 / 2 + 1 / 3) / 3
+    assert aurc(records) == aurc(records[::-1]) == pytest.approx(expected)
+
+
+def test_a_constant_confidence_has_the_error_rate_as_aurc():
+    records = [rated(0.6, right=False), rated(0.6), rated(0.6), rated(0.6)]
+    assert aurc(records) == pytest.approx(0.25)
+
+
+def test_ece_of_a_constant_confidence_is_its_gap_to_the_answerable_share():
+    records = [rated(0.7), rated(0.7), rated(0.7, unanswerable=True), rated(0.7, unanswerable=True)]
+    assert expected_calibration_error(records) == pytest.approx(abs(0.5 - 0.7))
+
+
+TWO_BINS = [rated(0.2, unanswerable=True), rated(0.4), rated(0.9), rated(1.0)]
+
+
+def test_reliability_bins_count_average_and_observe_answerability():
+    assert reliability(TWO_BINS, bins=2) == [
+        {"low": 0.0, "high": 0.5, "count": 2, "mean_confidence": 0.3, "answerable_share": 0.5},
+        {"low": 0.5, "high": 1.0, "count": 2, "mean_confidence": 0.95, "answerable_share": 1.0},
+    ]
+
+
+def test_ece_weights_each_bins_gap_by_its_share_of_questions():
+    assert expected_calibration_error(TWO_BINS, bins=2) == pytest.approx(0.5 * 0.2 + 0.5 * 0.05)
+
+
+def test_reliability_keeps_empty_bins_without_averages():
+    assert reliability([rated(0.95)])[0] == {
+        "low": 0.0, "high": 0.1, "count": 0, "mean_confidence": None, "answerable_share": None,
+    }
+
+
+def test_auroc_is_one_when_every_answerable_question_is_more_confident():
+    assert auroc([rated(0.9), rated(0.6), rated(0.5, unanswerable=True)]) == 1.0
+
+
+def test_auroc_counts_ties_as_half():
+    assert auroc([rated(0.6), rated(0.9), rated(0.6, unanswerable=True)]) == 0.75
+
+
+def test_auroc_needs_both_answerable_and_unanswerable_questions():
+    assert auroc([rated(0.9), rated(0.4)]) is None
+
+
+def with_confidence(record: dict, confidence: float | None, right: bool) -> dict:
+    return {**record, "confidence": confidence, "correct_if_answered": right}
+
+
+def test_summary_has_the_confidence_measures():
+    records, _ = run((FOUNDER, answer("Liang Wenfeng [1]", [cite(1, EVIDENCE)])),
+                     (HEDGE_FUND, answer(DECLINE, refused=True)))
+    records = [with_confidence(records[0], 0.9, True), with_confidence(records[1], 0.2, False)]
+    # Risk 0 then 1/2; bins 9 and 2 miss by 0.1 and 0.2; the answerable one ranks first.
+    assert summarize(records, 5, False)["confidence"] == {"aurc": 0.25, "ece": 0.15, "auroc": 1.0}
+
+
+def test_summary_confidence_measures_are_none_without_confidences():
+    records, _ = run((FOUNDER, answer("Liang Wenfeng [1]", [cite(1, EVIDENCE)])),
+                     (HEDGE_FUND, answer(DECLINE, refused=True)))
+    records = [with_confidence(r, None, False) for r in records]
+    assert summarize(records, 5, False)["confidence"] == {"aurc": None, "ece": None, "auroc": None}
+
+
+def test_compare_reads_a_rise_of_aurc_or_ece_as_worse_and_of_auroc_as_better():
+    verdicts = [lower_is_better(f"confidence.{name}") for name in ("aurc", "ece", "auroc")]
+    assert verdicts == [True, True, False]
+
+
+@pytest.mark.parametrize("records", [TWO_BINS, [rated(None)]], ids=["confidences", "none"])
+def test_confidence_plots_are_written_with_or_without_confidences(records, tmp_path):
+    plots.risk_coverage(records, tmp_path / "risk_coverage.png")
+    plots.reliability(records, tmp_path / "reliability.png")
+    written = [(tmp_path / name).read_bytes()[:4] for name in ("risk_coverage.png", "reliability.png")]
+    assert written == [b"\x89PNG", b"\x89PNG"]
