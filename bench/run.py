@@ -37,6 +37,7 @@ from index.embedding import load_embedder  # noqa: E402
 from index.loaders import Document  # noqa: E402
 from index.store import writing  # noqa: E402
 from rag import Pipeline, Settings  # noqa: E402
+from rag.answer import TextDelta  # noqa: E402
 from rag.evaluation import read_gold  # noqa: E402
 
 SEED_GOLD = [json.loads(line) for line in (ROOT / "tests/data/seed_gold.jsonl").open()]
@@ -331,7 +332,7 @@ def local_figures(home: Path, count: int) -> dict:
         started = time.perf_counter()
         first = None
         for piece in pipeline.ask_stream(gold["question"]):
-            if first is None and isinstance(piece, str) and piece.strip():
+            if first is None and isinstance(piece, TextDelta) and piece.text.strip():
                 first = time.perf_counter() - started
         full.append(time.perf_counter() - started)
         first_token.append(first or full[-1])

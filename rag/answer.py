@@ -33,6 +33,24 @@ class Citation:
     score: float
 
 
+@dataclass(frozen=True)
+class ShortAnswer:
+    """The phrase that answers the question (a name, number, date), inside a cited quote:
+    `text == text(source)[start:end]`."""
+
+    text: str
+    source: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of an answer's text, as it is produced; a stream ends with the whole answer."""
+
+    text: str
+
+
 def no_problems() -> dict:
     return {"invalid_citations": 0, "removed": []}
 
@@ -47,6 +65,17 @@ class Draft:
     # How many citations named passages that were not given (dropped), and the answer
     # sentences no cited quote supports (removed from the answer, listed here).
     checks: dict = field(default_factory=no_problems)
+    # P(the documents answer the question), from the answerer's confidence model, and the
+    # signals it was computed from (what bench/calibrate.py fits on).
+    confidence: float | None = None
+    signals: dict[str, float] = field(default_factory=dict)
+    short_answer: ShortAnswer | None = None
+
+    def withheld(self, threshold: float) -> Draft:
+        """This draft as a refusal for low confidence; the candidate is kept in checks."""
+        checks = {**self.checks, "low_confidence": {
+            "confidence": self.confidence, "threshold": threshold, "withheld": self.text}}
+        return Draft(DECLINE, [], True, checks, self.confidence, self.signals)
 
 
 @dataclass
@@ -59,6 +88,8 @@ class Answer:
     generator: str
     timings_ms: dict[str, float] = field(default_factory=dict)
     checks: dict = field(default_factory=no_problems)
+    confidence: float | None = None
+    short_answer: ShortAnswer | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

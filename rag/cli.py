@@ -123,6 +123,10 @@ def ask(question: str, as_json: bool, k: int | None, generator: str | None) -> N
         return
     if "index_problem" in answer.checks:
         click.echo(f"\nNote: {answer.checks['index_problem']}", err=True)
+    if answer.short_answer:
+        click.echo(f"\nShort answer: {answer.short_answer.text}")
+    if answer.confidence is not None:
+        click.echo(f"Confidence that the documents answer this: {answer.confidence:.0%}")
     shown = answer.citations if answer.citations else answer.passages
     click.echo("\nSources:" if answer.citations else "\nClosest passages:")
     for item in shown:
@@ -190,21 +194,21 @@ def _compare_runs(gold: Path | None, runs: tuple[Path, Path]) -> None:
 
 def _print_stream(stream, echo: bool):
     """Show generated text as it arrives, then the checked answer where checking changed
-    its meaning (a refusal, or citations removed): only the checked one is the answer."""
-    streamed = False
-    for piece in stream:
-        if isinstance(piece, str):
+    it (a refusal, claims or citations removed): only the checked one is the answer."""
+    from rag.answer import TextDelta
+
+    streamed = ""
+    for event in stream:
+        if isinstance(event, TextDelta):
             if echo:
-                click.echo(piece, nl=False)
-            streamed = True
+                click.echo(event.text, nl=False)
+            streamed += event.text
             continue
-        changed = (piece.checks["invalid_citations"] or piece.checks["removed"]
-                   or (piece.refused and piece.generator != "extractive"))
-        if echo and changed and streamed:
-            click.echo(f"\n\nChecked answer: {piece.answer}", nl=False)
+        if echo and streamed and event.answer != streamed:
+            click.echo(f"\n\nChecked answer: {event.answer}", nl=False)
         if echo:
             click.echo()
-        return piece
+        return event
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -218,7 +218,7 @@ def evaluate(
     """Ask each gold question (or a `limit` sample) through `pipeline` and score the answers."""
     k = k or pipeline.settings.k
     items = sample(gold.items, limit)
-    pipeline.generator(generator)  # load a language model now: its start is not a question's time
+    pipeline.answerer(generator)  # load a language model now: its start is not a question's time
     answers = [
         pipeline.ask(item.question, k=k, generator=generator)
         for item in tqdm(items, desc=f"Evaluating {gold.name}", unit="question", disable=not progress)
@@ -258,12 +258,28 @@ def score(item: GoldItem, answer: Answer, long_answers: bool) -> dict:
         "invalid_citations": answer.checks["invalid_citations"],
         "removed_claims": len(answer.checks["removed"]),
         "timings_ms": answer.timings_ms,
+        "confidence": answer.confidence,
+        "short_answer": answer.short_answer.text if answer.short_answer else None,
         "scores": {},
         "correct": None,
+        "correct_if_answered": False,
     }
     if not item.unanswerable:
-        scores = answer_scores("" if answer.refused else answer.answer, item.answers, long_answers)
+        shown = "" if answer.refused else answer.answer
+        scores = answer_scores(shown, item.answers, long_answers)
+        if not long_answers:  # SQuAD's own measures, of the phrase that answers when there is one
+            phrase = answer_scores(record["short_answer"] or shown, item.answers, long_answers)
+            scores |= {"short_exact_match": phrase["exact_match"], "short_f1": phrase["f1"]}
         record["scores"] = scores
         record["correct"] = not answer.refused and is_correct(scores, long_answers)
+        candidate = answer_scores(_candidate(answer), item.answers, long_answers)
+        record["correct_if_answered"] = is_correct(candidate, long_answers)
     record["failure"] = failure(record)
     return record
+
+
+def _candidate(answer: Answer) -> str:
+    """The answer given, or the one withheld for low confidence ("" when none was written)."""
+    if not answer.refused:
+        return answer.answer
+    return (answer.checks.get("low_confidence") or {}).get("withheld") or ""

@@ -120,3 +120,16 @@ def chat_model(base_url: str, model: str, api_key: str, max_tokens: int):
         max_retries=1,
         timeout=120,
     )
+
+
+def local_chat_model(settings):
+    """The chat model of the packaged (or RAG_LLM_MODEL) GGUF, served in this process."""
+    model = settings.llm_model or assemble_packaged_model(settings.model_cache)
+    return chat_model(local_server(model).base_url, "local", "none", settings.llm_max_tokens)
+
+
+def openai_chat_model(settings):
+    if not settings.openai_base_url:
+        raise ModelError("set RAG_OPENAI_BASE_URL to use the openai answerer")
+    return chat_model(settings.openai_base_url, settings.openai_model,
+                      settings.openai_api_key or "none", settings.llm_max_tokens)

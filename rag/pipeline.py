@@ -11,12 +11,11 @@ from collections.abc import Iterator
 from index import open_index
 from index.embedding import load_embedder
 from index.store import current_generation
-from rag.answer import Answer, Draft
-from rag.extractive import ExtractiveAnswerer
+from rag.answer import Answer, Draft, TextDelta
+from rag.answerers import Answerer, Answerers
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
 
-GENERATORS = ("auto", "extractive", "local", "openai")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -43,7 +42,7 @@ class Pipeline:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.embedder = load_embedder(settings.embed_model)
-        self.extractive = ExtractiveAnswerer(self.embedder, settings.min_evidence)
+        self.answerers = Answerers(settings, self.embedder)
         self._index = None
         self._index_lock = threading.Lock()
 
@@ -64,48 +63,24 @@ class Pipeline:
     def retriever(self, k: int | None = None) -> HybridRetriever:
         return HybridRetriever(index=self.index, embedder=self.embedder, k=k or self.settings.k)
 
-    def generator(self, name: str | None = None):
-        from rag import llm
+    def answerer(self, name: str | None = None) -> Answerer:
+        """The named answerer (default: the configured one), built on first use."""
+        return self.answerers.get(name)
 
-        settings = self.settings
-        match name or settings.generator:
-            case "auto":
-                local = settings.llm_model is not None or llm.packaged_model_installed()
-                return self.generator("local" if local else "extractive")
-            case "extractive":
-                return self.extractive
-            case "local":
-                from rag.generation import ChatGenerator
-
-                model = settings.llm_model or llm.assemble_packaged_model(settings.model_cache)
-                server = llm.local_server(model)
-                chat = llm.chat_model(server.base_url, "local", "none", settings.llm_max_tokens)
-                return ChatGenerator("local", chat, self.embedder, self.extractive)
-            case "openai":
-                from rag.generation import ChatGenerator
-
-                if not settings.openai_base_url:
-                    raise llm.ModelError("set RAG_OPENAI_BASE_URL to use the openai generator")
-                chat = llm.chat_model(settings.openai_base_url, settings.openai_model,
-                                      settings.openai_api_key or "none", settings.llm_max_tokens)
-                return ChatGenerator("openai", chat, self.embedder, self.extractive)
-            case other:
-                raise ValueError(f"unknown generator {other!r}: choose one of {', '.join(GENERATORS)}")
-
-    def ask_stream(self, question: str, *, history=None, k=None, generator=None) -> Iterator[str | Answer]:
+    def ask_stream(self, question: str, *, history=None, k=None, generator=None) -> Iterator[TextDelta | Answer]:
         """Yield the answer's text as it is produced, then the complete Answer."""
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
-        answerer = self.generator(generator)
+        answerer = self.answerer(generator)
         standalone = answerer.condense(question, history) if history else question
         passages, index_problem = self.retriever(k).retrieve(standalone, k)
         retrieved = time.perf_counter()
         draft = None
-        for piece in answerer.stream(standalone, passages):
-            if isinstance(piece, Draft):
-                draft = piece
+        for event in answerer.stream(standalone, passages):
+            if isinstance(event, Draft):
+                draft = event
             else:
-                yield piece
+                yield event
         done = time.perf_counter()
         timings = {
             "retrieve": round((retrieved - started) * 1000, 2),
@@ -116,7 +91,7 @@ class Pipeline:
         if index_problem:
             checks = {**checks, "index_problem": f"{index_problem}. Answered from keyword search only."}
         yield Answer(question, draft.text, draft.refused, draft.citations, passages,
-                     answerer.name, timings, checks)
+                     answerer.name, timings, checks, draft.confidence, draft.short_answer)
 
     def ask(self, question: str, *, history=None, k=None, generator=None) -> Answer:
         *_, answer = self.ask_stream(question, history=history, k=k, generator=generator)

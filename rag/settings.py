@@ -19,12 +19,12 @@ class Settings(BaseSettings):
     embed_model: str | None = Field(None, description="sentence-transformers model folder")
 
     # Answers
-    generator: Literal["auto", "extractive", "local", "openai"] = Field(
-        "auto", description="auto: local when its model is installed, else extractive"
+    generator: Literal["auto", "extractive", "verified", "local", "openai"] = Field(
+        "auto", description="auto: verified when the local model is installed, else extractive"
     )
     k: int = Field(5, ge=1, le=50, description="Passages retrieved per question")
-    min_evidence: float = Field(
-        0.49, description="Extractive: refuse below this evidence score (calibrated, see README)"
+    min_confidence: float | None = Field(
+        None, ge=0, le=1, description="Refuse below this confidence; unset = the calibrated threshold"
     )
     max_question_chars: int = Field(4000, ge=1)
 

@@ -1,6 +1,7 @@
 """The extractive answerer's parts on hand-made passages, with the real embedding model."""
 
 from rag.answer import DECLINE, Passage
+from rag.confidence import load_model
 from rag.extractive import ExtractiveAnswerer, answers_the_type, content_terms
 
 TEXT = (
@@ -11,7 +12,8 @@ TEXT = (
 
 
 def passage(n=1, source="doc.txt", start=100, text=TEXT):
-    return Passage(n, source, start, start + len(text), text, None, 0.5)
+    # The fused score of a passage that dense search ranks first.
+    return Passage(n, source, start, start + len(text), text, None, 1 / 61)
 
 
 def test_content_terms_stem_and_drop_question_words():
@@ -29,7 +31,7 @@ def test_answer_types():
 
 
 def test_best_sentence_is_cited_with_document_offsets(embedder):
-    answerer = ExtractiveAnswerer(embedder, min_evidence=0.3)
+    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), threshold=0.0)
     draft = answerer.answer("When was the lighthouse built?", [passage()])
     text, citations = draft.text, draft.citations
     assert not draft.refused
@@ -40,25 +42,35 @@ def test_best_sentence_is_cited_with_document_offsets(embedder):
 
 def test_citation_numbers_follow_the_passage(embedder):
     other = passage(n=2, source="other.txt", start=0, text="Bananas are rich in potassium.")
-    answerer = ExtractiveAnswerer(embedder, min_evidence=0.3)
+    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), threshold=0.0)
     draft = answerer.answer("Who lit the lamp of the lighthouse?", [other, passage(n=1)])
     text, citations = draft.text, draft.citations
     assert citations[0].n == 1 and "Ada Marsh" in citations[0].quote
     assert "[2]" not in text
 
 
-def test_weak_evidence_is_a_refusal(embedder):
-    answerer = ExtractiveAnswerer(embedder, min_evidence=0.48)
+def test_weak_evidence_is_a_refusal_that_keeps_the_withheld_answer(embedder):
+    answerer = ExtractiveAnswerer(embedder, load_model("evidence"))  # the calibrated threshold
     draft = answerer.answer("What is the capital of Mongolia?", [passage()])
     assert draft.refused and draft.citations == [] and draft.text == DECLINE
+    assert draft.checks["low_confidence"]["withheld"].endswith("[1]")
+    assert draft.confidence < answerer.threshold
+
+
+def test_the_phrase_that_answers_is_marked_in_the_cited_sentence(embedder):
+    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), threshold=0.0)
+    draft = answerer.answer("Who lit the lamp every evening?", [passage()])
+    short = draft.short_answer
+    assert short.text == "Ada Marsh"
+    assert TEXT[short.start - 100 : short.end - 100] == "Ada Marsh"
 
 
 def test_a_sentence_without_the_asked_number_scores_lower(embedder):
-    answerer = ExtractiveAnswerer(embedder, min_evidence=0.0)
+    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), threshold=0.0)
     with_number = answerer.score("How many keepers lived there?", [passage(text="Two keepers lived there.")])
     without = answerer.score("How many keepers lived there?", [passage(text="Keepers lived there.")])
     assert with_number[0].evidence > without[0].evidence
 
 
 def test_no_passages_is_a_refusal(embedder):
-    assert ExtractiveAnswerer(embedder, min_evidence=0.1).answer("Anything?", []).refused
+    assert ExtractiveAnswerer(embedder, load_model("evidence"), threshold=0.1).answer("Anything?", []).refused

@@ -10,7 +10,7 @@ import pytest
 
 from index import ingest, load
 from rag import Pipeline, Settings
-from rag.answer import Answer
+from rag.answer import Answer, TextDelta
 from rag.llm import LocalServer, ModelError, assemble, assemble_packaged_model, packaged_model_installed
 
 pytestmark = pytest.mark.skipif(not packaged_model_installed(), reason="the local model is not installed")
@@ -56,8 +56,9 @@ def test_stream_yields_text_as_generated_then_the_answer(local):
     pieces = list(local.ask_stream("Which Japanese companies saw their shares fall?"))
     *texts, answer = pieces
     assert isinstance(answer, Answer)
-    assert len(texts) >= 3 and all(isinstance(t, str) for t in texts)
-    assert "SoftBank" in "".join(texts) or "Advantest" in "".join(texts)
+    assert len(texts) >= 3 and all(isinstance(t, TextDelta) for t in texts)
+    written = "".join(t.text for t in texts)
+    assert "SoftBank" in written or "Advantest" in written
     assert not answer.refused and answer.citations
 
 
@@ -147,3 +148,17 @@ def test_parts_that_do_not_match_the_checksum_leave_no_model(tmp_path):
         assemble(parts, "0" * 64, tmp_path / "model.gguf")
     assert list(tmp_path.glob("model.gguf*")) == []
     assert assemble(parts, good, tmp_path / "model.gguf").read_bytes() == b"GGUF" + b"x" * 100 + b"y" * 100
+
+
+def test_verified_answers_with_the_local_models_judgement_in_its_checks(seed_home):
+    answer = Pipeline(Settings(home=seed_home, generator="verified")).ask("How much market value did Nvidia lose?")
+    assert answer.generator == "verified" and not answer.refused
+    assert answer.short_answer.text == "$600 billion"
+    assert answer.checks["verification"]["model"] == "local"
+    assert answer.checks["verification"]["p_yes"] > 0.5
+
+
+def test_verified_refuses_what_the_article_does_not_say(seed_home):
+    answer = Pipeline(Settings(home=seed_home, generator="verified")).ask("What is the population of Hangzhou?")
+    assert answer.refused and answer.citations == []
+    assert answer.checks["low_confidence"]["confidence"] < answer.checks["low_confidence"]["threshold"]

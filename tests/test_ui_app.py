@@ -9,7 +9,9 @@ import ui.chat
 from rag import Pipeline, Settings
 from rag.cli import cli
 from ui.app import exposure_warning
-from ui.chat import Chat, answerers, default_answerer
+from rag import answerers
+from rag.llm import ModelError
+from ui.chat import Chat
 
 
 def test_a_turn_shows_progress_first_then_the_answer_with_sources(seed_pipeline):
@@ -44,14 +46,23 @@ def test_problems_show_as_a_message_in_the_chat(seed_pipeline, tmp_path):
 
 
 def test_answerers_offered_are_those_that_can_run(monkeypatch):
-    monkeypatch.setattr(ui.chat.llm, "packaged_model_installed", lambda: False)
-    assert answerers(Settings()) == ["extractive"]
-    assert answerers(Settings(openai_base_url="http://127.0.0.1:11434/v1")) == ["extractive", "openai"]
-    monkeypatch.setattr(ui.chat.llm, "packaged_model_installed", lambda: True)
-    assert answerers(Settings()) == ["extractive", "local"]
-    assert default_answerer(Settings(generator="auto"), ["extractive", "local"]) == "local"
-    assert default_answerer(Settings(generator="auto"), ["extractive"]) == "extractive"
-    assert default_answerer(Settings(generator="openai"), ["extractive"]) == "extractive"
+    monkeypatch.setattr(answerers.llm, "packaged_model_installed", lambda: False)
+    assert answerers.available(Settings()) == ["extractive"]
+    assert answerers.available(Settings(openai_base_url="http://127.0.0.1:11434/v1")) == ["extractive", "openai"]
+    monkeypatch.setattr(answerers.llm, "packaged_model_installed", lambda: True)
+    assert answerers.available(Settings()) == ["extractive", "verified", "local"]
+
+
+def test_auto_is_the_best_measured_answerer_that_can_run(monkeypatch):
+    monkeypatch.setattr(answerers.llm, "packaged_model_installed", lambda: True)
+    assert answerers.resolve(Settings(generator="auto")) == "verified"
+    monkeypatch.setattr(answerers.llm, "packaged_model_installed", lambda: False)
+    assert answerers.resolve(Settings(generator="auto")) == "extractive"
+
+
+def test_an_answerer_that_cannot_run_is_a_clear_error():
+    with pytest.raises(ModelError, match="needs RAG_OPENAI_BASE_URL"):
+        answerers.resolve(Settings(generator="openai"))
 
 
 @pytest.mark.parametrize(

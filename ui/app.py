@@ -9,9 +9,10 @@ from pathlib import Path
 import gradio as gr
 
 from index.loaders import SUPPORTED_SUFFIXES
+from rag import answerers
 from rag.pipeline import Pipeline
 from rag.settings import Settings
-from ui.chat import Chat, answerers, default_answerer
+from ui.chat import Chat
 
 EXAMPLES = [
     "How much market value did Nvidia lose?",
@@ -81,10 +82,10 @@ def _layout(settings: Settings, documents: list[tuple[str, str]]) -> Page:
             new_chat = gr.Button("New conversation", elem_id="new-chat", size="sm")
         with gr.Column(scale=1, min_width=300):
             with gr.Accordion("Settings"):
-                choices = answerers(settings)
                 answerer = gr.Dropdown(
-                    choices, value=default_answerer(settings, choices), label="Answerer",
-                    info="extractive quotes sentences; local and openai write an answer",
+                    answerers.available(settings), value=answerers.resolve(settings), label="Answerer",
+                    info="extractive quotes sentences, verified has the local model check them; "
+                         "local and openai write an answer",
                 )
                 k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages retrieved")
             with gr.Accordion("Documents"):

@@ -10,28 +10,12 @@ import gradio as gr
 
 from index import NoIndexError, StoreError
 from rag import llm
+from rag.answer import TextDelta
 from rag.pipeline import Pipeline, QuestionError
 from rag.settings import Settings
 from ui import render, uploads
 
 EMPTY_INDEX = "No documents are indexed yet: upload some in the Documents panel."
-
-
-def answerers(settings: Settings) -> list[str]:
-    """The answerers this installation can run."""
-    choices = ["extractive"]
-    if settings.llm_model is not None or llm.packaged_model_installed():
-        choices.append("local")
-    if settings.openai_base_url:
-        choices.append("openai")
-    return choices
-
-
-def default_answerer(settings: Settings, choices: list[str]) -> str:
-    """The configured answerer; `auto` prefers the local model, as `rag ask` does."""
-    if settings.generator == "auto":
-        return "local" if "local" in choices else "extractive"
-    return settings.generator if settings.generator in choices else "extractive"
 
 
 class Chat:
@@ -53,8 +37,8 @@ class Chat:
         text, answer = "", None
         try:
             for piece in self.pipeline.ask_stream(question, history=history, k=int(k), generator=answerer):
-                if isinstance(piece, str):
-                    text += piece
+                if isinstance(piece, TextDelta):
+                    text += piece.text
                     yield "", [*shown, _assistant(render.pending_html(text))], history
                 else:
                     answer = piece

@@ -55,16 +55,22 @@ def answer_html(answer: Answer, document_text: DocumentText) -> str:
         cited = {citation.n for citation in answer.citations}
         title, shown = "Sources", [p for p in answer.passages if p.n in cited]
     spans = _cited_spans(answer)
-    sources = "".join(source_html(p, spans.get(p.n, []), document_text) for p in shown)
+    short = answer.short_answer
+    sources = "".join(
+        source_html(p, spans.get(p.n, []), document_text,
+                    (short.start, short.end) if short and short.source == p.source else None)
+        for p in shown
+    )
     return (
         f'<div class="rag-turn">{head}<div class="rag-sources">'
         f'<div class="rag-sources-title">{title}</div>{sources}</div></div>'
     )
 
 
-def source_html(passage: Passage, spans: list[Span], document_text: DocumentText) -> str:
-    """One numbered source: where it is, an excerpt around what was cited, and the
-    surrounding text of the document behind a <details>."""
+def source_html(passage: Passage, spans: list[Span], document_text: DocumentText,
+                short: Span | None = None) -> str:
+    """One numbered source: where it is, an excerpt around what was cited (the short
+    answer in bold), and the surrounding text of the document behind a <details>."""
     name = Path(passage.source).name
     where = [f"page {passage.page}"] if passage.page else []
     where.append(f"chars {passage.start:,}\u2013{passage.end:,}")
@@ -73,9 +79,9 @@ def source_html(passage: Passage, spans: list[Span], document_text: DocumentText
         f'<span class="rag-ref">[{passage.n}]</span> '
         f'<span class="rag-file" title="{html.escape(passage.source)}">{html.escape(name)}</span> '
         f'<span class="rag-where">{html.escape(", ".join(where))}</span></div>'
-        f'<div class="rag-excerpt">{_excerpt(passage, spans)}</div>'
+        f'<div class="rag-excerpt">{_excerpt(passage, spans, short)}</div>'
         f"<details><summary>Show surrounding text</summary>"
-        f'<div class="rag-context">{_neighbourhood(passage, spans, document_text)}</div>'
+        f'<div class="rag-context">{_neighbourhood(passage, spans, document_text, short)}</div>'
         f"</details></div>"
     )
 
@@ -90,18 +96,29 @@ def upload_report_html(results: Iterable) -> str:
     return f'<ul class="rag-upload-report">{lines}</ul>' if lines else ""
 
 
-def highlighted(text: str, offset: int, spans: list[Span]) -> str:
-    """`text` is the document slice starting at document offset `offset`: escape it and
-    wrap the parts inside `spans` in <mark>."""
+def highlighted(text: str, offset: int, spans: list[Span], short: Span | None = None) -> str:
+    """`text` is the document slice starting at document offset `offset`: escape it, wrap
+    the parts inside `spans` in <mark>, and the short answer inside them in <strong>."""
     out, position = [], 0
     for start, end in sorted(spans):
         start, end = max(start - offset, position), min(end - offset, len(text))
         if start >= end:
             continue
-        out += [html.escape(text[position:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
+        inner = _strong(text[start:end], offset + start, short)
+        out += [html.escape(text[position:start]), "<mark>", inner, "</mark>"]
         position = end
     out.append(html.escape(text[position:]))
     return "".join(out)
+
+
+def _strong(text: str, offset: int, short: Span | None) -> str:
+    if short is None:
+        return html.escape(text)
+    start, end = max(short[0] - offset, 0), min(short[1] - offset, len(text))
+    if start >= end:
+        return html.escape(text)
+    return (html.escape(text[:start]) + '<strong class="rag-short">' + html.escape(text[start:end])
+            + "</strong>" + html.escape(text[end:]))
 
 
 def _with_citation_refs(text: str) -> str:
@@ -109,13 +126,23 @@ def _with_citation_refs(text: str) -> str:
 
 
 def _notes(answer: Answer) -> str:
-    """What the reader should know about how the answer was made: the generated sentences
-    taken out of it, and a vector search that had to be left out."""
-    notes = [f"removed: not supported by your documents: \u201c{claim}\u201d"
-             for claim in answer.checks.get("removed") or []]
+    """What the reader should know about how the answer was made: the phrase that answers
+    and how sure it is (information), then the generated sentences taken out of it and a
+    vector search that had to be left out (warnings)."""
+    info = []
+    if answer.short_answer and not answer.refused:
+        info.append(f"short answer: {answer.short_answer.text}")
+    if answer.confidence is not None:
+        info.append(f"confidence that your documents answer this: {answer.confidence:.0%}"
+                    + (" (too low to answer)" if "low_confidence" in answer.checks else ""))
+    warnings = [f"removed: not supported by your documents: \u201c{claim}\u201d"
+                for claim in answer.checks.get("removed") or []]
     if "index_problem" in answer.checks:
-        notes.append(answer.checks["index_problem"])
-    return "".join(f'<div class="rag-note">{html.escape(note)}</div>' for note in notes)
+        warnings.append(answer.checks["index_problem"])
+    return "".join(
+        [f'<div class="rag-info">{html.escape(line)}</div>' for line in info]
+        + [f'<div class="rag-note">{html.escape(line)}</div>' for line in warnings]
+    )
 
 
 def _cited_spans(answer: Answer) -> dict[int, list[Span]]:
@@ -129,7 +156,7 @@ def _cited_spans(answer: Answer) -> dict[int, list[Span]]:
     return spans
 
 
-def _excerpt(passage: Passage, spans: list[Span]) -> str:
+def _excerpt(passage: Passage, spans: list[Span], short: Span | None) -> str:
     """The passage around each cited span (windows that overlap are merged), or its start."""
     if not spans:
         windows = [(passage.start, min(passage.end, passage.start + PREVIEW_CHARS))]
@@ -141,16 +168,17 @@ def _excerpt(passage: Passage, spans: list[Span]) -> str:
         text = passage.text[start - passage.start : end - passage.start]
         parts.append(
             ("\u2026" if start > passage.start else "")
-            + highlighted(text, start, spans)
+            + highlighted(text, start, spans, short)
             + ("\u2026" if end < passage.end else "")
         )
     return " ".join(parts)
 
 
-def _neighbourhood(passage: Passage, spans: list[Span], document_text: DocumentText) -> str:
+def _neighbourhood(passage: Passage, spans: list[Span], document_text: DocumentText,
+                   short: Span | None) -> str:
     """The whole passage, with the document text just before and after it when the indexed
     document still holds this passage (it may have been changed or removed since)."""
-    inside = f'<span class="rag-passage">{highlighted(passage.text, passage.start, spans)}</span>'
+    inside = f'<span class="rag-passage">{highlighted(passage.text, passage.start, spans, short)}</span>'
     text = document_text(passage.source)
     if text is None or text[passage.start : passage.end] != passage.text:
         return inside

@@ -1,0 +1,57 @@
+"""`verified`: the extractive answer, with the local model deciding whether to give it.
+
+The evidence stays quoted sentences (no generated claim to check), and the local model's
+P(yes) to "do the passages state the answer?" joins the evidence signals in the `verified`
+confidence model: one output token, ~2 s a question on 2 cores, against ~5 s for a
+generated answer (README, Results).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+from rag import llm
+from rag.answer import Draft, Passage, TextDelta
+from rag.confidence import ConfidenceModel, load_model, refuse_below
+from rag.extractive import ExtractiveAnswerer
+from rag.generation import compact_context
+from rag.verification import Verifier
+
+
+class VerifiedAnswerer:
+    name = "verified"
+
+    def __init__(self, extractive: ExtractiveAnswerer, verifier: Verifier, model: ConfidenceModel,
+                 threshold: float | None = None):
+        self.extractive = extractive
+        self.verifier = verifier
+        self.model = model
+        self.threshold = model.threshold if threshold is None else threshold
+
+    @classmethod
+    def build(cls, answerers) -> VerifiedAnswerer:
+        extractive = answerers.get("extractive")
+        verifier = Verifier(llm.local_chat_model(answerers.settings),
+                            lambda question, passages, budget: compact_context(question, passages, extractive, budget))
+        return cls(extractive, verifier, load_model("verified"), answerers.settings.min_confidence)
+
+    def candidate(self, question: str, passages: list[Passage]) -> Draft:
+        draft = self.extractive.candidate(question, passages)
+        if not passages:
+            return draft
+        yes = self.verifier.probability(question, passages)
+        signals = {**draft.signals, "verified_yes": yes}
+        checks = {**draft.checks, "verification": {"model": "local", "p_yes": round(yes, 4)}}
+        return replace(draft, confidence=self.model.probability(signals), signals=signals, checks=checks)
+
+    def answer(self, question: str, passages: list[Passage]) -> Draft:
+        return refuse_below(self.candidate(question, passages), self.threshold)
+
+    def stream(self, question: str, passages: list[Passage]) -> Iterator[TextDelta | Draft]:
+        draft = self.answer(question, passages)
+        yield TextDelta(draft.text)
+        yield draft
+
+    def condense(self, question: str, history: list[dict]) -> str:
+        return self.extractive.condense(question, history)
