@@ -58,9 +58,11 @@ class HybridRetriever(BaseRetriever):
             searching = pool.submit(self.index.catalog.keyword_search, query, self.fetch_k)
             dense, problem = self.index.dense(self.embedder.embed_query(query), self.fetch_k)
             keyword = searching.result()
-        fused = reciprocal_rank_fusion(
-            [[i for i, _ in dense], [i for i, _ in keyword]], [1.0, self.keyword_weight], self.rrf_k
-        )
+        # Keyword search alone (the vector store is down) has no second opinion to disagree
+        # with: it ranks with both weights, so the confidence model's "retrievers agree"
+        # signal reads its top passage as agreed on rather than as outvoted.
+        weights = [1.0, self.keyword_weight] if problem is None else [0.0, 1.0 + self.keyword_weight]
+        fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in keyword]], weights, self.rrf_k)
         # The catalog decides what exists: vectors of chunks it no longer holds are dropped.
         chunks = self.index.catalog.chunks_by_vector([i for i, _ in fused])
         ranked = [(chunks[i], score) for i, score in fused if i in chunks]
