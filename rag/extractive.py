@@ -97,7 +97,28 @@ class Scored:
     coverage: float
 
 
-class ExtractiveAnswerer:
+class QuotingAnswerer:
+    """What answerers that quote sentences share: refuse a candidate below the threshold,
+    stream it whole, follow up by the rule. Subclasses give `candidate` and `threshold`."""
+
+    threshold: float
+
+    def candidate(self, question: str, passages: list[Passage]) -> Draft:
+        raise NotImplementedError
+
+    def answer(self, question: str, passages: list[Passage]) -> Draft:
+        return refuse_below(self.candidate(question, passages), self.threshold)
+
+    def stream(self, question: str, passages: list[Passage]) -> Iterator[TextDelta | Draft]:
+        draft = self.answer(question, passages)
+        yield TextDelta(draft.text)
+        yield draft
+
+    def condense(self, question: str, history: list[dict]) -> str:
+        return standalone_question(question, history)
+
+
+class ExtractiveAnswerer(QuotingAnswerer):
     name = "extractive"
 
     def __init__(
@@ -136,17 +157,6 @@ class ExtractiveAnswerer:
             )
         return Draft(" ".join(parts), citations, False, confidence=self.model.probability(signals),
                      signals=signals, short_answer=_short_answer(question, ranked[0].sentence))
-
-    def answer(self, question: str, passages: list[Passage]) -> Draft:
-        return refuse_below(self.candidate(question, passages), self.threshold)
-
-    def stream(self, question: str, passages: list[Passage]) -> Iterator[TextDelta | Draft]:
-        draft = self.answer(question, passages)
-        yield TextDelta(draft.text)
-        yield draft
-
-    def condense(self, question: str, history: list[dict]) -> str:
-        return standalone_question(question, history)
 
     def score(self, question: str, passages: list[Passage]) -> list[Scored]:
         """Sentences of the passages, best evidence first."""

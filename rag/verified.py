@@ -8,18 +8,17 @@ generated answer (README, Results).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 from rag import llm
-from rag.answer import Draft, Passage, TextDelta
-from rag.confidence import ConfidenceModel, load_model, refuse_below
-from rag.extractive import ExtractiveAnswerer
+from rag.answer import Draft, Passage
+from rag.confidence import ConfidenceModel, load_model
+from rag.extractive import ExtractiveAnswerer, QuotingAnswerer
 from rag.generation import compact_context
 from rag.verification import Verifier
 
 
-class VerifiedAnswerer:
+class VerifiedAnswerer(QuotingAnswerer):
     name = "verified"
 
     def __init__(self, extractive: ExtractiveAnswerer, verifier: Verifier, model: ConfidenceModel,
@@ -44,14 +43,3 @@ class VerifiedAnswerer:
         signals = {**draft.signals, "verified_yes": yes}
         checks = {**draft.checks, "verification": {"model": "local", "p_yes": round(yes, 4)}}
         return replace(draft, confidence=self.model.probability(signals), signals=signals, checks=checks)
-
-    def answer(self, question: str, passages: list[Passage]) -> Draft:
-        return refuse_below(self.candidate(question, passages), self.threshold)
-
-    def stream(self, question: str, passages: list[Passage]) -> Iterator[TextDelta | Draft]:
-        draft = self.answer(question, passages)
-        yield TextDelta(draft.text)
-        yield draft
-
-    def condense(self, question: str, history: list[dict]) -> str:
-        return self.extractive.condense(question, history)
