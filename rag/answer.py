@@ -71,11 +71,6 @@ class Draft:
     signals: dict[str, float] = field(default_factory=dict)
     short_answer: ShortAnswer | None = None
 
-    def withheld(self, threshold: float) -> Draft:
-        """This draft as a refusal for low confidence; the candidate is kept in checks."""
-        checks = {**self.checks, "low_confidence": {
-            "confidence": self.confidence, "threshold": threshold, "withheld": self.text}}
-        return Draft(DECLINE, [], True, checks, self.confidence, self.signals)
 
 
 @dataclass

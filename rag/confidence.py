@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.answer import Draft
+from rag.answer import DECLINE, Draft
 
 MODELS = Path(__file__).parent / "data" / "confidence.json"
 
@@ -48,4 +48,6 @@ def refuse_below(draft: Draft, threshold: float) -> Draft:
     """The draft, or a refusal that keeps it in checks when its confidence is too low."""
     if draft.refused or draft.confidence is None or draft.confidence >= threshold:
         return draft
-    return draft.withheld(threshold)
+    checks = {**draft.checks, "low_confidence": {
+        "confidence": draft.confidence, "threshold": threshold, "withheld": draft.text}}
+    return Draft(DECLINE, [], True, checks, draft.confidence, draft.signals)

@@ -272,14 +272,15 @@ def score(item: GoldItem, answer: Answer, long_answers: bool) -> dict:
             scores |= {"short_exact_match": phrase["exact_match"], "short_f1": phrase["f1"]}
         record["scores"] = scores
         record["correct"] = not answer.refused and is_correct(scores, long_answers)
-        candidate = answer_scores(_candidate(answer), item.answers, long_answers)
-        record["correct_if_answered"] = is_correct(candidate, long_answers)
+        if answer.refused:
+            scores_if_answered = answer_scores(_withheld(answer), item.answers, long_answers)
+        else:
+            scores_if_answered = scores
+        record["correct_if_answered"] = is_correct(scores_if_answered, long_answers)
     record["failure"] = failure(record)
     return record
 
 
-def _candidate(answer: Answer) -> str:
-    """The answer given, or the one withheld for low confidence ("" when none was written)."""
-    if not answer.refused:
-        return answer.answer
+def _withheld(answer: Answer) -> str:
+    """The answer a refusal for low confidence withheld ("" for any other refusal)."""
     return (answer.checks.get("low_confidence") or {}).get("withheld") or ""

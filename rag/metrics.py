@@ -176,26 +176,21 @@ def summarize(records: list[dict], k: int, long_answers: bool) -> dict:
     }
 
 
-def _confidence(record: dict) -> float | None:
-    # Records scored before confidences existed have no such key: they have no confidence.
-    return record.get("confidence")
-
-
 def _rated(records: list[dict]) -> list[dict]:
-    return [r for r in records if _confidence(r) is not None]
+    return [r for r in records if r["confidence"] is not None]
 
 
 def _wrong_if_answered(record: dict) -> bool:
     """Whether the answer given without a low-confidence refusal would be wrong; an answer
-    to an unanswerable question always is. Older records: the answer that was given."""
-    return record["unanswerable"] or not record.get("correct_if_answered", record.get("correct") is True)
+    to an unanswerable question always is."""
+    return record["unanswerable"] or not record["correct_if_answered"]
 
 
 def _by_confidence(records: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     """For each distinct confidence, highest first: how many records have it and how many
     of those would be answered wrongly. Records without a confidence are left out."""
     rated = _rated(records)
-    values, group = np.unique([_confidence(r) for r in rated], return_inverse=True)
+    values, group = np.unique([r["confidence"] for r in rated], return_inverse=True)
     counts = np.bincount(group, minlength=len(values))
     errors = np.bincount(group, weights=[_wrong_if_answered(r) for r in rated], minlength=len(values))
     return counts[::-1], errors[::-1]
@@ -229,7 +224,7 @@ def reliability(records: list[dict], bins: int = CONFIDENCE_BINS) -> list[dict]:
     bounds, the number of rated questions in it, their mean confidence and the observed
     share of answerable questions, the event the confidence predicts (None when empty)."""
     rated = _rated(records)
-    index = _bin_index([_confidence(r) for r in rated], bins)
+    index = _bin_index([r["confidence"] for r in rated], bins)
     table = []
     for number in range(bins):
         members = [r for r, i in zip(rated, index) if i == number]
@@ -237,7 +232,7 @@ def reliability(records: list[dict], bins: int = CONFIDENCE_BINS) -> list[dict]:
             "low": number / bins,
             "high": (number + 1) / bins,
             "count": len(members),
-            "mean_confidence": _mean(_confidence(r) for r in members),
+            "mean_confidence": _mean(r["confidence"] for r in members),
             "answerable_share": _mean(not r["unanswerable"] for r in members),
         })
     return table
@@ -249,7 +244,7 @@ def expected_calibration_error(records: list[dict], bins: int = CONFIDENCE_BINS)
     rated = _rated(records)
     if not rated:
         return None
-    confidences = np.array([_confidence(r) for r in rated])
+    confidences = np.array([r["confidence"] for r in rated])
     answerable = np.array([not r["unanswerable"] for r in rated], dtype=float)
     # count/n * |mean gap| is |summed gap|/n: the unrounded sums, not reliability's means.
     gaps = np.bincount(_bin_index(confidences, bins), weights=answerable - confidences, minlength=bins)
@@ -267,8 +262,8 @@ def auroc(records: list[dict]) -> float | None:
     than a random unanswerable one, ties counting half. 0.5 is no better than chance; None
     without rated questions of both kinds."""
     rated = _rated(records)
-    answerable = np.array([_confidence(r) for r in rated if not r["unanswerable"]])
-    unanswerable = np.array([_confidence(r) for r in rated if r["unanswerable"]])
+    answerable = np.array([r["confidence"] for r in rated if not r["unanswerable"]])
+    unanswerable = np.array([r["confidence"] for r in rated if r["unanswerable"]])
     if not answerable.size or not unanswerable.size:
         return None
     higher = answerable[:, None] > unanswerable[None, :]

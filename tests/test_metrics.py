@@ -175,8 +175,7 @@ def test_risk_coverage_steps_through_distinct_confidences_from_the_highest():
 
 
 def test_questions_without_a_confidence_are_left_out_of_the_curve():
-    unrated = {"unanswerable": False, "correct": False}  # an older record: no confidence keys
-    assert risk_coverage([rated(0.9), rated(None, right=False), unrated]) == [(1.0, 0.0)]
+    assert risk_coverage([rated(0.9), rated(None, right=False)]) == [(1.0, 0.0)]
 
 
 def test_without_confidences_there_is_no_curve_and_no_area():
