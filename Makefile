@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS ?= test,local,ui,bench
 
-.PHONY: run index test soak bench install clean
+.PHONY: run index test test-fast soak bench install clean
 
 # Reinstall when the dependency list changes; constraints.txt pins what was tested
 # (torch 2.13.0 CPU: an unpinned torch pulls a multi-GB CUDA build).
@@ -32,6 +32,11 @@ test: install
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null \
 		|| (apt-get update && apt-get install -y chromium chromium-driver)
 	$(BIN)/python -m pytest
+
+# The inner loop, under a minute on 2 cores: no browser, no local model, no crash trials,
+# no Chroma server, no `rag` processes or load runs (the marks in pyproject.toml).
+test-fast: install
+	$(BIN)/python -m pytest -m "not browser and not llm and not crash and not server and not slow and not soak"
 
 # Long reliability runs: 100 SIGKILLs mid-ingest at random moments, a 50 MB file's memory.
 soak: install

@@ -30,8 +30,8 @@ from tqdm import tqdm
 
 from rag.confidence import MODELS, ConfidenceModel
 from rag.extractive import EVIDENCE_SIGNALS
-from rag.evaluation import index_corpus, read_gold, sample
-from rag.metrics import answer_scores, is_correct
+from rag.eval import eval_settings, read_gold, sample
+from rag.eval.scoring import answer_scores, is_correct
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
@@ -44,15 +44,15 @@ MAX_FALSE_REFUSALS = 0.10
 SIGNALS = {"evidence": EVIDENCE_SIGNALS, "verified": (*EVIDENCE_SIGNALS, "verified_yes")}
 
 
-def collect(name: str, cache: Path, verify: bool) -> list[dict]:
+def collect(name: str, home: Path, verify: bool) -> list[dict]:
     """Per question: answerability, whether the extractive answer is correct, and the
-    signals; read back from the cache when already measured."""
-    out = cache / "signals" / f"{name}{'-verified' if verify else ''}.jsonl"
+    signals; read back from home/eval/signals when already measured. The questions are
+    asked of the set's eval index, the one `rag eval` asks with RAG_HOME=home."""
+    out = home / "eval" / "signals" / f"{name}{'-verified' if verify else ''}.jsonl"
     if out.exists():
         return [json.loads(line) for line in out.read_text().splitlines()]
     gold = read_gold(DEV[name])
-    settings = Settings(home=index_corpus(gold, cache), generator="extractive")
-    pipeline = Pipeline(settings)
+    pipeline = Pipeline(eval_settings(gold, Settings(home=home, answerer="extractive")))
     answerer = pipeline.answerer("verified" if verify else "extractive")
     items = gold.items
     if verify:
@@ -125,12 +125,13 @@ def calibrate(rows: list[dict], signals: tuple[str, ...]) -> tuple[ConfidenceMod
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cache", type=Path, default=ROOT / ".rag" / "eval")
+    parser.add_argument("--home", type=Path, default=ROOT / ".rag",
+                        help="the RAG_HOME whose eval/ caches the dev sets' indexes and signals")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "calibration.json")
     args = parser.parse_args()
     data = {
-        "evidence": [row for name in DEV for row in collect(name, args.cache, verify=False)],
-        "verified": [row for name in DEV for row in collect(name, args.cache, verify=True)],
+        "evidence": [row for name in DEV for row in collect(name, args.home, verify=False)],
+        "verified": [row for name in DEV for row in collect(name, args.home, verify=True)],
     }
     models, report = {}, {}
     for name, rows in data.items():

@@ -31,14 +31,14 @@ SHARED = ROOT.parent / "shared" / "eval"
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
-from index import check_index, ingest, open_index  # noqa: E402
+from index import IndexConfig, check_index, ingest, open_index  # noqa: E402
 from index.catalog import NewChunk  # noqa: E402
 from index.embedding import load_embedder  # noqa: E402
 from index.loaders import Document  # noqa: E402
 from index.store import writing  # noqa: E402
 from rag import Pipeline, Settings  # noqa: E402
 from rag.answer import TextDelta  # noqa: E402
-from rag.evaluation import read_gold  # noqa: E402
+from rag.eval import metrics, read_gold  # noqa: E402
 
 SEED_GOLD = [json.loads(line) for line in (ROOT / "tests/data/seed_gold.jsonl").open()]
 median = statistics.median
@@ -51,8 +51,8 @@ def timed(function, *args, **kwargs) -> tuple[float, object]:
 
 
 def percentiles(samples_s: list[float]) -> dict:
-    ms = sorted(s * 1000 for s in samples_s)
-    return {"p50_ms": round(median(ms), 2), "p95_ms": round(ms[round(0.95 * (len(ms) - 1))], 2)}
+    """The median and 95th percentile of times in seconds, as ms."""
+    return {f"{name}_ms": ms for name, ms in metrics.percentiles([s * 1000 for s in samples_s], digits=2).items()}
 
 
 @contextmanager
@@ -102,10 +102,10 @@ def ingest_figures(limit: int | None, repeats: int) -> dict:
         docs, chars = clapnq_corpus(folder, limit)
         for run in range(repeats):
             home = folder / f"home-{run}"
-            seconds, report = timed(ingest, [docs], home=home)
+            seconds, report = timed(ingest, [docs], IndexConfig(home))
             ours.append(seconds)
-            again.append(timed(ingest, [docs], home=home)[0])
-            with open_index(home) as index:
+            again.append(timed(ingest, [docs], IndexConfig(home))[0])
+            with open_index(IndexConfig(home)) as index:
                 texts = [c.text for c in index.catalog.chunks(index.catalog.chunk_ids()).values()]
             ceiling.append(timed(embedder.model.encode, texts, normalize_embeddings=True)[0])
             encoder.append(timed(embedder.embed, texts)[0])  # our encoder: ours less the pipeline
@@ -131,8 +131,8 @@ def ingest_figures(limit: int | None, repeats: int) -> dict:
 def real_chunks(folder: Path) -> tuple[list, np.ndarray]:
     """Embedded ClapNQ chunks: (chunks, vectors), the seed of every scaled index."""
     docs, _ = clapnq_corpus(folder, None)
-    ingest([docs], home=folder / "base")
-    with open_index(folder / "base") as index:
+    ingest([docs], IndexConfig(folder / "base"))
+    with open_index(IndexConfig(folder / "base")) as index:
         ids, vectors = index.catalog.vectors(index.catalog.vector_ids())
         chunks = index.catalog.chunks_by_vector(ids)
     return [chunks[i] for i in ids], vectors
@@ -143,7 +143,7 @@ def scaled_index(home: Path, chunks, vectors: np.ndarray, total: int, seed: int 
     is its original with the sentences rotated (new documents, same vocabulary), its vector
     the original plus Gaussian noise (cosine ~0.93 to it), renormalized."""
     rng = np.random.default_rng(seed)
-    with writing(home) as index:
+    with writing(IndexConfig(home)) as index:
         index.check_model(load_embedder(), claim=True)
         for start in range(0, total, 5000):
             rows = np.arange(start, min(total, start + 5000))
@@ -188,7 +188,7 @@ def query_figures(home: Path, questions: list[str]) -> dict:
     """Latencies of questions new to the process (no vector of the question or of a
     candidate sentence remembered, even from an earlier index size), and of each asked
     again at once (its vectors remembered)."""
-    pipeline = Pipeline(Settings(home=home, generator="extractive"))
+    pipeline = Pipeline(Settings(home=home, answerer="extractive"))
     pipeline.ask("Which questions warm up the model and open the index?")
     retrieve, answer, again = [], [], []
     for question in questions:
@@ -208,7 +208,7 @@ def keyword_figures(home: Path, questions: list[str]) -> dict:
     import bm25s
     import Stemmer  # PyStemmer, bm25s's stemmer
 
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         texts = [c.text for c in index.catalog.chunks(index.catalog.chunk_ids()).values()]
         fts = [timed(index.catalog.keyword_search, q, 30)[0] for q in questions]
     stemmer = Stemmer.Stemmer("english")
@@ -228,7 +228,7 @@ def _bm25s_index(texts: list[str], stemmer):
 
 def recall_at_10(home: Path, questions: list[str]) -> float:
     """Approximate (HNSW) top-10 against exact top-10 by brute force over the catalog's vectors."""
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         ids, matrix = index.catalog.vectors(index.catalog.vector_ids())
         recalls = [len(_exact_top10(ids, matrix, q) & {i for i, _ in index.vectors.query(q, 10)}) / 10
                    for q in _question_vectors(questions)]
@@ -240,7 +240,7 @@ def float16_figures(home: Path, questions: list[str]) -> dict:
     search over the float16-rounded vectors against exact search over the float32 ones (a
     store rebuilt from the catalog would hold the rounded ones), and the bytes of one
     chunk's vector in each dtype."""
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         ids, matrix = index.catalog.vectors(index.catalog.vector_ids())
     rounded = matrix.astype(np.float16)
     widened = rounded.astype(np.float32)
@@ -262,7 +262,7 @@ def _exact_top10(ids: list[int], matrix: np.ndarray, q: np.ndarray) -> set[int]:
 def refresh_ms(home: Path, repeats: int = 5) -> float:
     """What a reader pays once another process has written to embedded Chroma: the client
     reopened, which reads the folder afresh, and the first query after it."""
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         vector = index.catalog.vectors(index.catalog.vector_ids()[:1])[1][0]
         samples = [timed(_refresh_and_query, index, vector)[0] for _ in range(repeats)]
     return round(median(samples) * 1000, 1)
@@ -285,7 +285,7 @@ def check_s(home: Path) -> float:
 def repair_s(home: Path) -> float:
     """`rag check --repair` once the vector collection is lost: a new one built from the
     catalog's vectors, nothing embedded again. Replaces the collection, so it runs last."""
-    with writing(home, prepare=False) as index:
+    with writing(IndexConfig(home), prepare=False) as index:
         index.vectors.drop()
     seconds, report = timed(check_index, home, repair=True)
     if not (report.repaired and report.vectors_missing == report.chunks):
@@ -301,7 +301,7 @@ def serving_rss_mb(home: Path, questions: list[str]) -> float:
     script = (
         "from pathlib import Path\n"
         "from rag import Pipeline, Settings\n"
-        f"p = Pipeline(Settings(home=Path({str(home)!r}), generator='extractive'))\n"
+        f"p = Pipeline(Settings(home=Path({str(home)!r}), answerer='extractive'))\n"
         f"for q in {questions!r}: p.ask(q)\n"
         "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))\n"
     )
@@ -311,7 +311,7 @@ def serving_rss_mb(home: Path, questions: list[str]) -> float:
 
 def cold_ask_s(home: Path, repeats: int = 3) -> float:
     rag = Path(sys.executable).with_name("rag")
-    env = {"RAG_HOME": str(home), "RAG_GENERATOR": "extractive", "PATH": str(rag.parent)}
+    env = {"RAG_HOME": str(home), "RAG_ANSWERER": "extractive", "PATH": str(rag.parent)}
     samples = [
         timed(subprocess.run, [str(rag), "ask", "Who founded DeepSeek?", "--json"],
               capture_output=True, check=True, env=env)[0]
@@ -325,7 +325,7 @@ def local_figures(home: Path, count: int) -> dict:
 
     if not packaged_model_installed():
         return {"skipped": "local model not installed"}
-    pipeline = Pipeline(Settings(home=home, generator="local"))
+    pipeline = Pipeline(Settings(home=home, answerer="local"))
     pipeline.ask("Who founded DeepSeek?")  # load the model, read the fixed prompt once
     first_token, full = [], []
     for gold in [g for g in SEED_GOLD if not g["unanswerable"]][:count]:
@@ -430,7 +430,7 @@ def main() -> None:
             results["scale"][str(size)] = figures
             print(size, json.dumps(figures), flush=True)
         seed_home = folder / "seed"
-        ingest([str(ROOT / "seeds")], home=seed_home)
+        ingest([str(ROOT / "seeds")], IndexConfig(seed_home))
         results["cold_ask_s"] = cold_ask_s(seed_home)
         results["local"] = local_figures(seed_home, 10 if not args.full else 28)
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,12 +114,20 @@ class Journal:
         return self.adds + self.deletes
 
 
+class _Connection(sqlite3.Connection):
+    """A connection that can be weakly referenced (sqlite3's own cannot)."""
+
+
 class Catalog:
+    """One catalog file. Each thread gets its own connection: the web chat answers on
+    several threads at once, and a connection's statement cache is not safe to share
+    between them (CPython issue 118172: wrong rows on 3.12 and 3.13)."""
+
     def __init__(self, path: Path, readonly: bool = False):
         self.path = path
-        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
-        self.db = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
-        self.db.execute("PRAGMA foreign_keys = ON")
+        self._uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+        self._local = threading.local()
+        self._connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
         if not readonly:
             self.db.execute("PRAGMA journal_mode = WAL")
             self._create()
@@ -140,8 +150,23 @@ class Catalog:
     def needs_migration(self) -> bool:
         return self.get_meta("schema") != SCHEMA_VERSION
 
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use and closed when the thread ends."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            # check_same_thread off: close() closes every thread's connection from one thread.
+            connection = sqlite3.connect(self._uri, uri=True, timeout=30, check_same_thread=False,
+                                         factory=_Connection)
+            connection.execute("PRAGMA foreign_keys = ON")
+            self._local.connection = connection
+            self._connections.add(connection)
+            weakref.finalize(threading.current_thread(), connection.close)
+        return connection
+
     def close(self) -> None:
-        self.db.close()
+        for connection in list(self._connections):
+            connection.close()
 
     # -- metadata -------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -6,13 +6,13 @@ import functools
 import hashlib
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+import cachetools
 import numpy as np
 
-from index.encoder import BertEncoder, UnsupportedModel
+from index.errors import EmbeddingModelError
 
 # Refuse hub look-ups outright: a missing model must fail at once, not hang on the network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -24,6 +24,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GOMP_SPINCOUNT", "30000")
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+# Sentence and question vectors remembered (~30 MB at 384 floats): a warm question then
+# costs no model call.
+RECENT_VECTORS = 20_000
 
 
 def default_model_path() -> str:
@@ -49,12 +52,12 @@ class Embedder:
     def __init__(self, model_path: str | None = None):
         self.path = Path(model_path or default_model_path())
         if not self.path.is_dir():
-            raise FileNotFoundError(f"embedding model folder not found: {self.path}")
+            raise EmbeddingModelError(f"embedding model folder not found: {self.path}")
         self.fingerprint = fingerprint(self.path)
         # A readable label for messages; the packaged default's folder is just "model".
         is_default = self.fingerprint == fingerprint(Path(default_model_path()))
         self.name = DEFAULT_MODEL_NAME if is_default else self.path.name
-        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent: cachetools.LRUCache[str, np.ndarray] = cachetools.LRUCache(RECENT_VECTORS)
         self._recent_lock = threading.Lock()
 
     @functools.cached_property
@@ -70,7 +73,9 @@ class Embedder:
     @functools.cached_property
     def embed(self) -> Callable[[list[str]], np.ndarray]:
         """texts -> one normalized float32 row per text."""
-        import torch
+        import torch  # here, not at the top: see the class docstring
+
+        from index.encoder import BertEncoder, UnsupportedModel
 
         if not torch.cuda.is_available():
             try:
@@ -107,19 +112,16 @@ class Embedder:
         with self._recent_lock:
             self._recent.clear()
 
-    def embed_cached(self, texts: list[str], capacity: int = 20_000) -> np.ndarray:
+    def embed_cached(self, texts: list[str]) -> np.ndarray:
         """Embed short texts (questions, sentences) that recur across questions, keeping
-        the most recent ones: a warm answer then costs no model call."""
+        the most recent ones; the texts not remembered are embedded in one batch."""
         if not texts:
             return self.embed([])
         with self._recent_lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._recent))
-            self._recent.update(zip(missing, self.embed(missing)))
-            vectors = np.stack([self._recent[t] for t in texts])
-            for text in texts:
-                self._recent.move_to_end(text)
-            while len(self._recent) > capacity:
-                self._recent.popitem(last=False)
+            fresh = dict(zip(missing, self.embed(missing)))
+            vectors = np.stack([fresh[t] if t in fresh else self._recent[t] for t in texts])
+            self._recent.update(fresh)
         return vectors
 
 

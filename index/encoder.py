@@ -4,16 +4,25 @@ Importing sentence-transformers (and the transformers it pulls in) costs ~5 s, m
 cold `rag ask`, and a sentence embedding needs only a forward pass, mean pooling and a
 norm. This reads the same model folder (tokenizer.json, config.json, model.safetensors)
 with `tokenizers`, `safetensors` and torch alone, and batches by token budget. Its vectors
-equal sentence-transformers' to float precision (tests/test_embedding.py).
+equal sentence-transformers' to float precision (tests/test_embedding.py). Imported when the
+first text is embedded (index/embedding.py), so torch's ~1.2 s import is paid only then.
 """
 
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager, nullcontext
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
+import torch
+from safetensors.torch import load_file
+from tokenizers import Tokenizer
+from torch.nn import functional as F
 
 # Padded tokens per forward pass. Texts go in sorted by length, so a batch holds texts of
 # similar length and little compute goes to padding; small batches keep attention in cache.
@@ -32,9 +41,6 @@ class UnsupportedModel(Exception):
 class BertEncoder:
     def __init__(self, folder: Path):
         config = _config_if_supported(folder)
-        from safetensors.torch import load_file
-        from tokenizers import Tokenizer
-
         self.heads = config["num_attention_heads"]
         self.layers = config["num_hidden_layers"]
         self.eps = config["layer_norm_eps"]
@@ -51,15 +57,14 @@ class BertEncoder:
         vectors = np.zeros((len(texts), self.dimension), np.float32)
         for batch in _batches(sorted(range(len(texts)), key=lambda i: len(token_ids[i])), token_ids):
             rows = [token_ids[i] for i in batch]
-            with _one_core() if sum(map(len, rows)) <= SINGLE_THREAD_TOKENS else nullcontext():
+            if sum(map(len, rows)) <= SINGLE_THREAD_TOKENS:
+                vectors[batch] = _on_one_core(lambda: self._forward(rows).numpy())
+            else:
                 vectors[batch] = self._forward(rows).numpy()
         return vectors
 
     def _forward(self, rows: list[list[int]]):
         """BertModel's forward pass (token type 0, no dropout), then mean pooling and an L2 norm."""
-        import torch
-        from torch.nn import functional as F
-
         width = max(len(r) for r in rows)
         ids = torch.zeros((len(rows), width), dtype=torch.long)
         mask = torch.zeros((len(rows), width), dtype=torch.bool)
@@ -86,28 +91,59 @@ class BertEncoder:
             return F.normalize((x * weights).sum(1) / weights.sum(1), dim=-1)
 
     def _dense(self, x, name: str):
-        from torch.nn import functional as F
-
         return F.linear(x, self.weights[name + ".weight"], self.weights[name + ".bias"])
 
     def _norm(self, x, name: str):
-        from torch.nn import functional as F
-
         return F.layer_norm(x, x.shape[-1:], self.weights[name + ".weight"], self.weights[name + ".bias"], self.eps)
 
 
-@contextmanager
-def _one_core():
-    """Run torch on one core in this thread. With OpenMP the setting is per thread, so other
-    threads (a concurrent ingest) keep theirs."""
-    import torch
+T = TypeVar("T")
 
-    before = torch.get_num_threads()
+# Small forward passes run on one thread of their own, kept at one core for good.
+# torch.set_num_threads(n) sets the calling thread's count and also the count every thread
+# that first uses torch afterwards starts with. Lowering it around each pass in the calling
+# thread and restoring "before" raced once answers ran in parallel: a thread starting torch
+# while another had it lowered read 1 as its "before", restored 1, and from then on every
+# new thread (an upload's indexing) ran on one core.
+_single_core: ThreadPoolExecutor | None = None
+_single_core_lock = threading.Lock()
+
+
+def _on_one_core(work: Callable[[], T]) -> T:
+    """work() with torch on one core; no other thread's count changes. Concurrent callers
+    take turns (a question's pass takes milliseconds)."""
+    return _single_core_thread().submit(work).result()
+
+
+def _single_core_thread() -> ThreadPoolExecutor:
+    global _single_core
+    with _single_core_lock:
+        if _single_core is None:
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="torch-one-core")
+            default = pool.submit(_lower_this_thread).result()
+            # That lowered the count new threads start with too: a thread of its own puts
+            # it back, changing no running thread's count.
+            restore = threading.Thread(target=torch.set_num_threads, args=(default,))
+            restore.start()
+            restore.join()
+            _single_core = pool
+        return _single_core
+
+
+def _lower_this_thread() -> int:
+    """In a new thread: the count threads start with; then this thread's count is 1."""
+    default = torch.get_num_threads()
     torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return default
+
+
+def _forget_single_core() -> None:
+    """A forked child has no such thread: it starts its own when it needs one."""
+    global _single_core, _single_core_lock
+    _single_core, _single_core_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_single_core)
 
 
 def _batches(order: list[int], token_ids: list[list[int]]):

@@ -1,7 +1,16 @@
-"""Index problems shown to the user as one clear line."""
+"""Every problem a user can hit, each shown as one clear line.
+
+`RagError` is the one base: the CLI and the web chat catch it and nothing broader, so any
+other exception is a bug and keeps its traceback. It lives here, at the bottom of the
+layers (ui -> rag -> index), so the index's errors can derive from it; `rag` exports it.
+"""
 
 
-class StoreError(Exception):
+class RagError(Exception):
+    """Base of every error shown to the user as its message alone."""
+
+
+class StoreError(RagError):
     """Base for index problems shown to the user."""
 
 
@@ -17,6 +26,10 @@ class ModelMismatchError(StoreError):
     pass
 
 
+class EmbeddingModelError(StoreError):
+    """The embedding model folder is missing or is not a sentence-transformers model."""
+
+
 class NeedsMigrationError(StoreError):
     """An index built before vectors lived in the catalog; the next write migrates it."""
 
@@ -27,3 +40,7 @@ class VectorStoreError(StoreError):
 
 class VectorStoreUnavailable(VectorStoreError):
     """The Chroma server cannot be reached (down, restarting, wrong address)."""
+
+
+class LoadError(RagError):
+    """One file cannot be read as a document; ingest reports it and goes on."""

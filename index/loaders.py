@@ -2,6 +2,9 @@
 
 Offsets everywhere else in the project point into `Document.text`, so each loader
 decides once what a document's text is and nothing downstream rewrites it.
+
+The PDF, DOCX and HTML libraries are imported by the loader that needs them: a folder of
+text files, or a process that only asks questions, does not pay for the others.
 """
 
 from __future__ import annotations
@@ -16,14 +19,12 @@ from pathlib import Path
 
 import charset_normalizer
 
+from index.errors import LoadError
+
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 PAGE_SEPARATOR = "\n\n"
 # A DOCX is a zip: refuse archives that would inflate past this (zip bombs).
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024
-
-
-class LoadError(Exception):
-    """A document could not be read; the message names the problem for the user."""
 
 
 @dataclass(frozen=True)

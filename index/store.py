@@ -10,7 +10,6 @@ names the live collection, so a rebuild switches it in one transaction too.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import random
 import time
@@ -20,15 +19,18 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import filelock
 import numpy as np
 from tqdm import tqdm
 
 from index import failpoints
-from index.catalog import Catalog
+from index.catalog import Catalog, StoredChunk
+from index.config import IndexConfig
 from index.errors import (
     IndexBusyError,
     ModelMismatchError,
     NoIndexError,
+    StoreError,
     VectorStoreError,
     VectorStoreUnavailable,
 )
@@ -141,7 +143,23 @@ class Index:
         self._pending = self.catalog.vectors(self.catalog.journal().adds)
         self._seen = changes
 
-    def dense(self, vector: np.ndarray, k: int) -> tuple[list[tuple[int, float]], str | None]:
+    def documents(self) -> list[str]:
+        """The source of every indexed document."""
+        return list(self.catalog.documents())
+
+    def document_text(self, source: str) -> str | None:
+        """A document's whole text, as its offsets count it; None when it is not indexed."""
+        return self.catalog.document_text(source)
+
+    def chunks(self, vector_ids: list[int]) -> dict[int, StoredChunk]:
+        """The chunks the catalog holds of these vector ids (what both searches return)."""
+        return self.catalog.chunks_by_vector(vector_ids)
+
+    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """The k best chunks by BM25 as (vector id, score), best first."""
+        return self.catalog.keyword_search(query, k)
+
+    def vector_search(self, vector: np.ndarray, k: int) -> tuple[list[tuple[int, float]], str | None]:
         """The k nearest chunks as (vector id, cosine similarity), best first, and what went
         wrong when the store could not be searched (then only journaled vectors count)."""
         hits, problem = [], None
@@ -388,39 +406,42 @@ def current_generation(home: Path) -> str | None:
     return pointer.read_text().strip() if pointer.exists() else None
 
 
-def open_index(home: Path, host: str | None = None, port: int | None = None) -> Index:
+def open_index(config: IndexConfig) -> Index:
     """Open the live index for reading."""
-    generation = current_generation(home)
+    generation = current_generation(config.home)
     if generation is None:
-        raise NoIndexError(f"no index in {home}: run `rag ingest` first")
-    return Index(home, generation, connect(home, host, port), readonly=True)
+        raise NoIndexError(f"no index in {config.home}: run `rag ingest` first")
+    return Index(config.home, generation, connect(config), readonly=True)
 
 
-def check_index(home: Path, embed_model: str | None = None, chroma_host: str | None = None,
-                chroma_port: int | None = None, repair: bool = False, progress: bool = False) -> CheckReport:
+def check_index(config: IndexConfig, *, repair: bool = False, progress: bool = False) -> CheckReport:
     """Verify the whole live index (`rag check`); with repair, fix it from the catalog and
     migrate one made by an older version. Holds the write lock: a check needs a still index."""
-    home = Path(home)
-    if current_generation(home) is None:
-        raise NoIndexError(f"no index in {home}: run `rag ingest` first")
+    if current_generation(config.home) is None:
+        raise NoIndexError(f"no index in {config.home}: run `rag ingest` first")
     if repair:
-        with writing(home, chroma_host, chroma_port, progress=progress, prepare=False) as index:
-            return index.repair(full=True, progress=progress, embedder=lambda: _default_embedder(embed_model))
-    with _lock(home), open_index(home, chroma_host, chroma_port) as index:
+        with writing(config, progress=progress, prepare=False) as index:
+            return index.repair(full=True, progress=progress,
+                                embedder=lambda: _default_embedder(config.embed_model))
+    with _lock(config.home), open_index(config) as index:
         return index.check(full=True, progress=progress)
 
 
 @contextmanager
-def writing(home: Path, host: str | None = None, port: int | None = None, rebuild: bool = False,
-            embedder: Callable[[], object] | None = None, progress: bool = False, prepare: bool = True):
+def writing(config: IndexConfig, rebuild: bool = False, embedder: Callable[[], object] | None = None,
+            progress: bool = False, prepare: bool = True):
     """Open the index for writing under an exclusive lock; yields the Index to write into,
     with prepare already checked against its catalog (see `Index.prepare`).
 
     With rebuild, a fresh generation is written and made live only when the block succeeds.
     """
-    home.mkdir(parents=True, exist_ok=True)
+    home = config.home
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the index folder {home}: {exc.strerror or exc}") from exc
     with _lock(home):
-        backend = connect(home, host, port)
+        backend = connect(config)
         backend.refresh()  # see everything other processes wrote
         live = current_generation(home)
         generation = live if live and not rebuild else uuid.uuid4().hex[:12]
@@ -459,11 +480,16 @@ def _remove_stale_generations(home: Path, backend: VectorBackend, keep: set) -> 
 
 @contextmanager
 def _lock(home: Path):
-    with open(home / "write.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise IndexBusyError(
-                f"index is busy: another process is writing to {home}; try again when it finishes"
-            ) from None
+    """One writer at a time: an OS file lock, so a writer that dies releases it (kept a
+    native lock: filelock's soft fallback would leave a dead writer's lock behind)."""
+    lock = filelock.FileLock(home / "write.lock", timeout=0, preserve_lock_file=True)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise IndexBusyError(
+            f"index is busy: another process is writing to {home}; try again when it finishes"
+        ) from None
+    try:
         yield
+    finally:
+        lock.release()

@@ -4,6 +4,11 @@ The catalog holds every chunk's vector; a `VectorStore` is one collection of the
 the catalog's vector ids (integers, never reused), and a `VectorBackend` opens, lists and
 refreshes collections. Chroma (embedded on disk, or a server) is the one backend today;
 another is one new module implementing these two protocols.
+
+chromadb is imported inside the functions that use it: importing it costs ~0.9 s (measured
+with `python -X importtime`), which what never opens a vector store (`rag --help`, `rag eval
+--compare`, the tests of chunking and loading) need not pay; after the first call such an
+import is a dict lookup.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
+from index.config import IndexConfig
 from index.errors import VectorStoreError, VectorStoreUnavailable
 
 # Exact-enough search: the defaults (ef_search 10) lose a third of the true neighbours on
@@ -58,10 +64,10 @@ class VectorBackend(Protocol):
     def close(self) -> None: ...
 
 
-def connect(home: Path, host: str | None = None, port: int | None = None) -> VectorBackend:
-    if host:
-        return ChromaBackend.server(host, port or 8000)
-    return ChromaBackend.embedded(home / "chroma")
+def connect(config: IndexConfig) -> VectorBackend:
+    if config.chroma_host:
+        return ChromaBackend.server(config.chroma_host, config.chroma_port)
+    return ChromaBackend.embedded(config.home / "chroma")
 
 
 @contextmanager

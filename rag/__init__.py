@@ -1,10 +1,22 @@
 """Question answering over your documents, with every answer cited to an exact passage."""
 
+from index import SUPPORTED_SUFFIXES, IngestReport
 from rag.answer import Answer, Citation, Passage, ShortAnswer, TextDelta
-from rag.pipeline import Pipeline, QuestionError, ask, ask_stream
+from rag.errors import (
+    AnswererError,
+    GoldFileError,
+    ModelError,
+    NoIndexError,
+    QuestionError,
+    RagError,
+    SettingsError,
+    StoreError,
+)
+from rag.pipeline import Pipeline, ask, ask_stream
 from rag.settings import Settings
 
 __all__ = [
-    "Answer", "Citation", "Passage", "Pipeline", "QuestionError", "Settings", "ShortAnswer", "TextDelta",
-    "ask", "ask_stream",
+    "SUPPORTED_SUFFIXES", "Answer", "AnswererError", "Citation", "GoldFileError", "IngestReport", "ModelError",
+    "NoIndexError", "Passage", "Pipeline", "QuestionError", "RagError", "Settings", "SettingsError",
+    "ShortAnswer", "StoreError", "TextDelta", "ask", "ask_stream",
 ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 DECLINE = "I don't know: the documents do not answer this question."
+# How an answer's text cites passage n: "[n]" after the claim.
+CITATION_MARK = re.compile(r"\[(\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,12 @@ class Answer:
     refused: bool
     citations: list[Citation]
     passages: list[Passage]
-    generator: str
+    answerer: str
     timings_ms: dict[str, float] = field(default_factory=dict)
     checks: dict = field(default_factory=no_problems)
     confidence: float | None = None
     short_answer: ShortAnswer | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # "generator": the old name of "answerer", kept for API clients that read it.
+        return {**asdict(self), "generator": self.answerer}

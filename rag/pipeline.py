@@ -8,19 +8,15 @@ import threading
 import time
 from collections.abc import Iterator
 
-from index import open_index
+from index import Index, IngestReport, current_generation, ingest, open_index, remove
 from index.embedding import load_embedder
-from index.store import current_generation
 from rag.answer import Answer, Draft, TextDelta
 from rag.answerers import Answerer, Answerers
+from rag.errors import QuestionError
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-class QuestionError(ValueError):
-    """The question cannot be asked as it is; the message says why."""
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -47,18 +43,33 @@ class Pipeline:
         self._index_lock = threading.Lock()
 
     @property
-    def index(self):
+    def index(self) -> Index:
         """The live index, reopened when a rebuild has switched generations and caught up
         with every write committed since it was last asked. Locked: the web chat asks from
         several threads, and opening a Chroma client is not thread-safe."""
-        home = self.settings.home
+        config = self.settings.index_config
         with self._index_lock:
-            if self._index is None or self._index.generation != current_generation(home):
-                index = open_index(home, self.settings.chroma_host, self.settings.chroma_port)
+            if self._index is None or self._index.generation != current_generation(config.home):
+                index = open_index(config)
                 index.check_model(self.embedder)
                 self._index = index
             self._index.catch_up()
             return self._index
+
+    def documents(self) -> list[str]:
+        """The sources of the indexed documents."""
+        return self.index.documents()
+
+    def document_text(self, source: str) -> str | None:
+        return self.index.document_text(source)
+
+    def ingest(self, paths: list[str]) -> IngestReport:
+        """Index these files and folders (see index.ingest); the next question sees them."""
+        return ingest(paths, self.settings.index_config)
+
+    def remove(self, sources: list[str]) -> list[str]:
+        """Take documents out of the index; returns those that were indexed."""
+        return remove(sources, self.settings.index_config)
 
     def retriever(self, k: int | None = None) -> HybridRetriever:
         return HybridRetriever(index=self.index, embedder=self.embedder, k=k or self.settings.k)
@@ -67,16 +78,18 @@ class Pipeline:
         """The named answerer (default: the configured one), built on first use."""
         return self.answerers.get(name)
 
-    def ask_stream(self, question: str, *, history=None, k=None, generator=None) -> Iterator[TextDelta | Answer]:
-        """Yield the answer's text as it is produced, then the complete Answer."""
+    def ask_stream(self, question: str, *, history=None, k=None, answerer=None,
+                   generator=None) -> Iterator[TextDelta | Answer]:
+        """Yield the answer's text as it is produced, then the complete Answer. `generator`
+        is the old name of `answerer`, still accepted."""
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
-        answerer = self.answerer(generator)
-        standalone = answerer.condense(question, history) if history else question
+        chosen = self.answerer(answerer or generator)
+        standalone = chosen.condense(question, history) if history else question
         passages, index_problem = self.retriever(k).retrieve(standalone, k)
         retrieved = time.perf_counter()
         draft = None
-        for event in answerer.stream(standalone, passages):
+        for event in chosen.stream(standalone, passages):
             if isinstance(event, Draft):
                 draft = event
             else:
@@ -91,10 +104,10 @@ class Pipeline:
         if index_problem:
             checks = {**checks, "index_problem": f"{index_problem}. Answered from keyword search only."}
         yield Answer(question, draft.text, draft.refused, draft.citations, passages,
-                     answerer.name, timings, checks, draft.confidence, draft.short_answer)
+                     chosen.name, timings, checks, draft.confidence, draft.short_answer)
 
-    def ask(self, question: str, *, history=None, k=None, generator=None) -> Answer:
-        *_, answer = self.ask_stream(question, history=history, k=k, generator=generator)
+    def ask(self, question: str, *, history=None, k=None, answerer=None, generator=None) -> Answer:
+        *_, answer = self.ask_stream(question, history=history, k=k, answerer=answerer, generator=generator)
         return answer
 
 
@@ -104,11 +117,15 @@ def pipeline_for(settings: Settings) -> Pipeline:
     return Pipeline(settings)
 
 
-def ask(question: str, *, history=None, k: int | None = None, generator: str | None = None) -> Answer:
+def ask(question: str, *, history=None, k: int | None = None, answerer: str | None = None,
+        generator: str | None = None) -> Answer:
     """Answer a question from the index configured by the `RAG_*` environment."""
-    return pipeline_for(Settings()).ask(question, history=history, k=k, generator=generator)
+    return pipeline_for(Settings.from_env()).ask(question, history=history, k=k, answerer=answerer,
+                                                 generator=generator)
 
 
-def ask_stream(question: str, *, history=None, k: int | None = None, generator: str | None = None):
+def ask_stream(question: str, *, history=None, k: int | None = None, answerer: str | None = None,
+               generator: str | None = None) -> Iterator[TextDelta | Answer]:
     """Like ask(), yielding text as it is generated and the complete Answer last."""
-    yield from pipeline_for(Settings()).ask_stream(question, history=history, k=k, generator=generator)
+    yield from pipeline_for(Settings.from_env()).ask_stream(question, history=history, k=k, answerer=answerer,
+                                                            generator=generator)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,6 +14,9 @@ from langchain_core.retrievers import BaseRetriever
 from rag.answer import Passage
 
 _WORDS = re.compile(r"\w+")
+# Threads kept for the keyword side of every question (each holds its own catalog
+# connection), one per core: answers run in parallel up to that many.
+_KEYWORD_SEARCH = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="keyword-search")
 
 
 def reciprocal_rank_fusion(
@@ -52,19 +56,18 @@ class HybridRetriever(BaseRetriever):
         """The top-k passages, and why vector search was left out when it had to be (the
         keyword side then answers alone)."""
         k = k or self.k
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            # Keyword search needs no query vector, and SQLite releases the GIL: it runs on
-            # the other core while the query is embedded and the vectors searched.
-            searching = pool.submit(self.index.catalog.keyword_search, query, self.fetch_k)
-            dense, problem = self.index.dense(self.embedder.embed_query(query), self.fetch_k)
-            keyword = searching.result()
+        # Keyword search needs no query vector, and SQLite releases the GIL: it runs on the
+        # other core while the query is embedded and the vectors searched.
+        searching = _KEYWORD_SEARCH.submit(self.index.keyword_search, query, self.fetch_k)
+        dense, problem = self.index.vector_search(self.embedder.embed_query(query), self.fetch_k)
+        keyword = searching.result()
         # Keyword search alone (the vector store is down) has no second opinion to disagree
         # with: it ranks with both weights, so the confidence model's "retrievers agree"
         # signal reads its top passage as agreed on rather than as outvoted.
         weights = [1.0, self.keyword_weight] if problem is None else [0.0, 1.0 + self.keyword_weight]
         fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in keyword]], weights, self.rrf_k)
         # The catalog decides what exists: vectors of chunks it no longer holds are dropped.
-        chunks = self.index.catalog.chunks_by_vector([i for i, _ in fused])
+        chunks = self.index.chunks([i for i, _ in fused])
         ranked = [(chunks[i], score) for i, score in fused if i in chunks]
         return merge_passages(ranked, k), problem
 

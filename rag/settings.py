@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index import IndexConfig
+from rag.errors import SettingsError
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RAG_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="RAG_", frozen=True, populate_by_name=True)
 
     # Index
     home: Path = Field(Path(".rag"), description="Where the index lives")
@@ -19,8 +22,10 @@ class Settings(BaseSettings):
     embed_model: str | None = Field(None, description="sentence-transformers model folder")
 
     # Answers
-    generator: Literal["auto", "extractive", "verified", "local", "openai"] = Field(
-        "auto", description="auto: verified when the local model is installed, else extractive"
+    # RAG_GENERATOR: the old name, still read.
+    answerer: Literal["auto", "extractive", "verified", "local", "openai"] = Field(
+        "auto", validation_alias=AliasChoices("RAG_ANSWERER", "RAG_GENERATOR"),
+        description="auto: verified when the local model is installed, else extractive",
     )
     k: int = Field(5, ge=1, le=50, description="Passages retrieved per question")
     min_confidence: float | None = Field(
@@ -46,11 +51,21 @@ class Settings(BaseSettings):
     )
     max_upload_mb: int = Field(50, ge=1, description="Largest document accepted by upload")
 
-    def index_args(self) -> dict:
-        """The explicit arguments index/ takes."""
-        return {
-            "home": self.home,
-            "embed_model": self.embed_model,
-            "chroma_host": self.chroma_host,
-            "chroma_port": self.chroma_port if self.chroma_host else None,
-        }
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        """The settings from the `RAG_*` environment (and `overrides`); a value a setting
+        cannot take is a SettingsError naming the variable."""
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            name = str(error["loc"][0])
+            field = cls.model_fields.get(name.removeprefix("RAG_").lower())
+            variable = name if name.startswith("RAG_") else f"RAG_{name.upper()}"
+            about = f" ({field.description})" if field and field.description else ""
+            raise SettingsError(f"invalid {variable}: {error['msg']}{about}") from None
+
+    @property
+    def index_config(self) -> IndexConfig:
+        """What index/ is told: where the index is and what builds it."""
+        return IndexConfig(self.home, self.embed_model, self.chroma_host, self.chroma_port)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from rag.question_kinds import asked_kind
+
 _SCALE = r"(?:hundred|thousand|million|billion|trillion)"
 _NUMBER_WORD = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
                 r"forty|fifty|hundred|dozen)")
@@ -28,30 +30,23 @@ _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:(?:of|the|de|van|von|and)\s+)?[A
 _OPENERS = frozenset("a an the in on at it its he she they this that these those after before "
                      "when while as but and or if for by with from".split())
 
-_ASKS = (
-    (re.compile(r"\bhow (?:much|many|long|old|far|big|large|high|often)\b|\bwhat (?:number|amount|percentage)\b"
-                r"|\bpercent", re.IGNORECASE), _QUANTITY),
-    (re.compile(r"^\s*when\b|\bwhat (?:date|year|day|month)\b|\b(?:which|what) year\b|\bin what year\b",
-                re.IGNORECASE), _DATE),
-    (re.compile(r"^\s*(?:who|whom|whose|where)\b|\b(?:which|what) (?:company|country|city|person|team|"
-                r"university|organi[sz]ation|state|firm|place)\b", re.IGNORECASE), _NAME),
-)
+# The phrase that answers each kind of question (rag/question_kinds.py).
+_PHRASES = {"percent": _QUANTITY, "quantity": _QUANTITY, "time": _DATE, "name": _NAME}
 
 
 def short_answer_span(question: str, sentence: str) -> tuple[int, int] | None:
     """(start, end) in `sentence` of the phrase that answers `question`, or None when the
     question is not of a kind these rules know or no phrase of that kind is new to it."""
-    asked = {w.lower() for w in re.findall(r"\w+", question)}
-    for asks, phrase in _ASKS:
-        if not asks.search(question):
-            continue
-        for match in phrase.finditer(sentence):
-            start, text = match.start(), match.group()
-            opener = text.split()[0]
-            if phrase is _NAME and opener.lower() in _OPENERS:
-                start, text = start + len(opener), text[len(opener):]
-                start, text = start + len(text) - len(text.lstrip()), text.strip()
-            if {w.lower() for w in re.findall(r"\w+", text)} - asked - _OPENERS:
-                return start, start + len(text)
+    kind = asked_kind(question)
+    if kind is None:
         return None
+    asked = {w.lower() for w in re.findall(r"\w+", question)}
+    for match in _PHRASES[kind].finditer(sentence):
+        start, text = match.start(), match.group()
+        opener = text.split()[0]
+        if kind == "name" and opener.lower() in _OPENERS:
+            start, text = start + len(opener), text[len(opener):]
+            start, text = start + len(text) - len(text.lstrip()), text.strip()
+        if {w.lower() for w in re.findall(r"\w+", text)} - asked - _OPENERS:
+            return start, start + len(text)
     return None

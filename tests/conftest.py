@@ -14,6 +14,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from helpers import make_docs  # noqa: E402  (tests/ is on sys.path via this conftest)
+from index import IndexConfig  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -37,7 +38,7 @@ def rag_home(tmp_path_factory, monkeypatch) -> Path:
     home = tmp_path_factory.mktemp("rag-home")
     monkeypatch.setenv("RAG_HOME", str(home))
     # The language model loads only in tests about generation, which ask for it by name.
-    monkeypatch.setenv("RAG_GENERATOR", "extractive")
+    monkeypatch.setenv("RAG_ANSWERER", "extractive")
     return home
 
 
@@ -74,7 +75,7 @@ def seed_home(tmp_path_factory) -> Path:
     from index import ingest
 
     home = tmp_path_factory.mktemp("seed-index")
-    report = ingest([str(SEEDS)], home=home)
+    report = ingest([str(SEEDS)], IndexConfig(home))
     assert report.errors == [] and report.added == 1
     return home
 
@@ -83,4 +84,4 @@ def seed_home(tmp_path_factory) -> Path:
 def seed_pipeline(seed_home):
     from rag import Pipeline, Settings
 
-    return Pipeline(Settings(home=seed_home, generator="extractive"))
+    return Pipeline(Settings(home=seed_home, answerer="extractive"))

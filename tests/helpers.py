@@ -11,7 +11,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from index import open_index
+from index import IndexConfig, open_index
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "deepseek-wake-up-call-market-reaction.txt"
 
@@ -147,10 +147,16 @@ def squash(text: str) -> str:
 
 # -- index inspection --------------------------------------------------------------------------
 
+def _config(home: Path, server: tuple) -> IndexConfig:
+    """The index at `home`, its vectors embedded or at a Chroma server's (host, port)."""
+    host, port = server or (None, 8000)
+    return IndexConfig(home, chroma_host=host, chroma_port=port)
+
+
 def consistent_ids(home: Path, *server) -> set[str]:
     """The catalog, its keyword rows and the vector store (embedded, or at the server's
     host and port) hold exactly the same chunks. Returns the chunk ids."""
-    with open_index(home, *server) as index:
+    with open_index(_config(home, server)) as index:
         catalog_ids = index.catalog.chunk_ids()
         assert len(catalog_ids) == len(set(catalog_ids))
         vector_ids = index.catalog.vector_ids()
@@ -165,7 +171,7 @@ def consistent_ids(home: Path, *server) -> set[str]:
 
 def found_by_own_vectors(home: Path, *server) -> None:
     """Every chunk comes back first when its own vector is the query."""
-    with open_index(home, *server) as index:
+    with open_index(_config(home, server)) as index:
         for ids, vectors in index.catalog.all_vectors(256):
             for vector_id, hits in zip(ids, index.vectors.query_many(vectors, 4)):
                 assert any(i == vector_id and s >= hits[0][1] - 1e-5 for i, s in hits), vector_id
@@ -174,7 +180,7 @@ def found_by_own_vectors(home: Path, *server) -> None:
 def snapshot(home: Path, *server) -> dict:
     """Everything a user could lose: each document's text and hash, its chunks' offsets and
     text, and each chunk's vector, keyed by source. Equal snapshots = nothing lost."""
-    with open_index(home, *server) as index:
+    with open_index(_config(home, server)) as index:
         ids = index.catalog.chunk_ids()
         chunks = index.catalog.chunks(ids)
         vector_ids, matrix = index.catalog.vectors([c.vector_id for c in chunks.values()])

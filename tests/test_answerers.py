@@ -5,7 +5,7 @@ import pytest
 from rag import Answer, Pipeline, Settings, TextDelta, answerers
 from rag.answer import Citation, Draft
 from rag.answerers import REGISTRY, Registration
-from rag.llm import ModelError
+from rag.errors import AnswererError
 
 
 class FirstSentence:
@@ -33,10 +33,10 @@ def registered(monkeypatch):
 
 def test_a_registered_answerer_is_offered_and_answers_through_the_pipeline(registered, seed_home):
     assert "first-sentence" in answerers.available(Settings())
-    events = list(Pipeline(Settings(home=seed_home)).ask_stream("Who founded DeepSeek?", generator="first-sentence"))
+    events = list(Pipeline(Settings(home=seed_home)).ask_stream("Who founded DeepSeek?", answerer="first-sentence"))
     *pieces, answer = events
     assert [type(p) for p in pieces] == [TextDelta, TextDelta]
-    assert isinstance(answer, Answer) and answer.generator == "first-sentence"
+    assert isinstance(answer, Answer) and answer.answerer == "first-sentence"
     assert answer.confidence == 0.9 and answer.answer.endswith("[1]")
 
 
@@ -46,5 +46,5 @@ def test_each_answerer_is_built_once(registered, seed_home):
 
 
 def test_an_unknown_answerer_is_a_clear_error(seed_home):
-    with pytest.raises(ModelError, match="unknown answerer 'oracle'"):
-        Pipeline(Settings(home=seed_home)).ask("Who founded DeepSeek?", generator="oracle")
+    with pytest.raises(AnswererError, match="unknown answerer 'oracle'"):
+        Pipeline(Settings(home=seed_home)).ask("Who founded DeepSeek?", answerer="oracle")

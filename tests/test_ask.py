@@ -17,7 +17,7 @@ UNANSWERABLE = [g for g in GOLD if g["unanswerable"]]
 
 @pytest.fixture(scope="module")
 def gold_answers(seed_pipeline):
-    return {g["id"]: seed_pipeline.ask(g["question"], generator="extractive") for g in GOLD}
+    return {g["id"]: seed_pipeline.ask(g["question"], answerer="extractive") for g in GOLD}
 
 
 def test_answerable_gold_questions_are_answered_with_the_evidence_cited(gold_answers):
@@ -62,15 +62,15 @@ def test_every_marker_has_its_citation_and_refusals_keep_passages(gold_answers):
 def test_answer_dict_has_exactly_the_documented_shape(gold_answers):
     data = gold_answers["seed-03"].to_dict()
     assert set(data) == {
-        "question", "answer", "refused", "citations", "passages", "generator", "timings_ms", "checks",
-        "confidence", "short_answer",
+        "question", "answer", "refused", "citations", "passages", "answerer", "timings_ms", "checks",
+        "confidence", "short_answer", "generator",
     }
     assert data["checks"] == {"invalid_citations": 0, "removed": []}
     assert 0 <= data["confidence"] <= 1
     assert set(data["citations"][0]) == {"n", "source", "start", "end", "quote", "page", "score"}
     assert set(data["passages"][0]) == {"n", "source", "start", "end", "text", "page", "score"}
     assert set(data["timings_ms"]) == {"retrieve", "generate", "total"}
-    assert data["generator"] == "extractive"
+    assert data["answerer"] == data["generator"] == "extractive"  # "generator": the old name, kept
     json.dumps(data)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from helpers import SEED, ChromaServer
 
-from index import ingest, open_index
+from index import IndexConfig, ingest, open_index
 from index.store import current_generation
 
 pytestmark = pytest.mark.server
@@ -26,7 +26,7 @@ def _client(port: int):
 
 
 def live_collection(home: Path, port: int) -> str:
-    with open_index(home, HOST, port) as index:
+    with open_index(IndexConfig(home, chroma_host=HOST, chroma_port=port)) as index:
         return index.vectors.name
 
 
@@ -44,7 +44,7 @@ def test_ingest_into_a_chroma_server(chroma_server, tmp_path, embedder):
     home = tmp_path / "home"
     files = _corpus(tmp_path / "docs")
 
-    report = ingest([tmp_path / "docs"], home=home, chroma_host=HOST, chroma_port=port)
+    report = ingest([tmp_path / "docs"], IndexConfig(home, chroma_host=HOST, chroma_port=port))
     assert report.errors == [] and report.added == report.documents == 3
     assert report.chunks_total >= 4
     assert not (home / "chroma").exists(), "vectors were written to embedded Chroma"
@@ -54,7 +54,7 @@ def test_ingest_into_a_chroma_server(chroma_server, tmp_path, embedder):
     assert collection.count() == report.chunks_total
     server_ids = {int(i) for i in collection.get(include=[])["ids"]}
 
-    with open_index(home, HOST, port) as index:
+    with open_index(IndexConfig(home, chroma_host=HOST, chroma_port=port)) as index:
         assert set(index.catalog.vector_ids()) == server_ids
         assert index.vectors.count() == report.chunks_total
         hits = index.vectors.query(embedder.embed_query("barn owls hunting voles at night"), 3)
@@ -69,14 +69,14 @@ def test_ingest_into_a_chroma_server(chroma_server, tmp_path, embedder):
     # Incremental changes reach the server too: stale vectors are deleted there.
     files[2].write_text("Tidal bores surge up narrow estuaries.")
     files[1].unlink()
-    report = ingest([tmp_path / "docs"], home=home, chroma_host=HOST, chroma_port=port)
+    report = ingest([tmp_path / "docs"], IndexConfig(home, chroma_host=HOST, chroma_port=port))
     assert (report.updated, report.removed, report.unchanged) == (1, 1, 1)
     assert report.chunks_embedded == 1
     collection = _client(port).get_collection(live_collection(home, port))
     now = {int(i) for i in collection.get(include=[])["ids"]}
     assert collection.count() == report.chunks_total == len(now)
     assert not now & old_tides
-    with open_index(home, HOST, port) as index:
+    with open_index(IndexConfig(home, chroma_host=HOST, chroma_port=port)) as index:
         assert set(index.catalog.vector_ids()) == now
     assert not (home / "chroma").exists()
 
@@ -85,9 +85,9 @@ def test_rebuild_on_a_server_replaces_the_collection(chroma_server, tmp_path):
     port = chroma_server
     home = tmp_path / "home"
     _corpus(tmp_path / "docs")
-    ingest([tmp_path / "docs"], home=home, chroma_host=HOST, chroma_port=port)
+    ingest([tmp_path / "docs"], IndexConfig(home, chroma_host=HOST, chroma_port=port))
     old = live_collection(home, port)
-    report = ingest([tmp_path / "docs"], home=home, chroma_host=HOST, chroma_port=port, rebuild=True)
+    report = ingest([tmp_path / "docs"], IndexConfig(home, chroma_host=HOST, chroma_port=port), rebuild=True)
     new = live_collection(home, port)
     assert new.split("-")[1] == current_generation(home) != old.split("-")[1]
     names = {c.name for c in _client(port).list_collections()}

@@ -7,12 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # every test starts `rag` processes (a fresh interpreter: seconds each)
 RAG = [sys.executable, "-m", "rag.cli"] if not shutil.which("rag") else [shutil.which("rag")]
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(*args, home, cwd=ROOT):
-    env = {**os.environ, "RAG_HOME": str(home)}
+def run(*args, home, cwd=ROOT, **variables):
+    env = {**os.environ, "RAG_HOME": str(home), **variables}
     return subprocess.run([*RAG, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -33,16 +36,31 @@ def test_ask_prints_answer_then_numbered_sources(seed_home):
     assert "deepseek-wake-up-call-market-reaction.txt" in sources
 
 
-def test_ask_errors_are_one_line_without_traceback(seed_home, tmp_path):
-    for args, home, message in [
-        (("ask", "   "), seed_home, "the question is empty"),
-        (("ask", "x" * 4001), seed_home, "too long"),
-        (("ask", "Who founded DeepSeek?"), tmp_path / "none", "run `rag ingest` first"),
+def test_errors_are_one_line_without_traceback(seed_home, tmp_path):
+    for args, home, variables, message in [
+        (("ask", "   "), seed_home, {}, "the question is empty"),
+        (("ask", "x" * 4001), seed_home, {}, "too long"),
+        (("ask", "Who founded DeepSeek?"), tmp_path / "none", {}, "run `rag ingest` first"),
+        (("ask", "Who founded DeepSeek?", "--answerer", "oracle"), seed_home, {}, "unknown answerer 'oracle'"),
+        (("ingest", str(tmp_path)), tmp_path / "none", {"RAG_K": "0"}, "invalid RAG_K"),
     ]:
-        result = run(*args, home=home)
+        result = run(*args, home=home, **variables)
         assert result.returncode == 1
         assert message in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_the_old_name_generator_still_chooses_the_answerer(seed_home):
+    """`--generator` and RAG_GENERATOR were the public spelling before "answerer"."""
+    environment = {key: value for key, value in os.environ.items() if key != "RAG_ANSWERER"}
+    for args, variables in [(("--generator", "extractive"), {"RAG_ANSWERER": "auto"}),
+                            ((), {"RAG_GENERATOR": "extractive"})]:
+        result = subprocess.run([*RAG, "ask", "Who founded DeepSeek?", "--json", *args], cwd=ROOT,
+                                env={**environment, "RAG_HOME": str(seed_home), **variables},
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        data = json.loads(result.stdout)
+        assert data["answerer"] == data["generator"] == "extractive"
 
 
 def test_ingest_json_reports_and_exit_codes(tmp_path):

@@ -64,13 +64,14 @@ def test_other_models_fall_back_to_sentence_transformers(cls_pooled_model):
     assert float(cached[0] @ mean_pooled) < 0.99
 
 
+@pytest.mark.slow  # a fresh interpreter answering a question
 def test_a_question_process_never_imports_sentence_transformers(seed_home):
     """A cold `ask` pays for torch, not for importing sentence-transformers and transformers."""
     script = (
         "import sys\n"
         "from pathlib import Path\n"
         "from rag import Pipeline, Settings\n"
-        f"answer = Pipeline(Settings(home=Path({str(seed_home)!r}), generator='extractive')).ask('Who founded DeepSeek?')\n"
+        f"answer = Pipeline(Settings(home=Path({str(seed_home)!r}), answerer='extractive')).ask('Who founded DeepSeek?')\n"
         "assert 'Liang Wenfeng' in answer.answer, answer.answer\n"
         "print(sorted(m for m in ('sentence_transformers', 'transformers') if m in sys.modules))\n"
     )

@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from rag.report import FILES
+from rag.eval import REPORT_FILES
 
+pytestmark = pytest.mark.slow  # every test starts `rag` processes (a fresh interpreter: seconds each)
 ROOT = Path(__file__).resolve().parents[1]
 RAG = [sys.executable, "-m", "rag.cli"]
 SEED_GOLD = "tests/data/seed_gold.jsonl"
 
 
 def rag(*args, home):
-    env = {**os.environ, "RAG_HOME": str(home), "RAG_GENERATOR": "extractive"}
+    env = {**os.environ, "RAG_HOME": str(home), "RAG_ANSWERER": "extractive"}
     return subprocess.run([*RAG, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -33,15 +34,15 @@ def run(tmp_path_factory):
 
 def test_eval_prints_the_summary_table_and_writes_every_report_file(run):
     folder, result = run
-    headline = "seed_gold: 9 questions (the --limit 9 sample: 7 answerable, 2 unanswerable), generator extractive"
+    headline = "seed_gold: 9 questions (the --limit 9 sample: 7 answerable, 2 unanswerable), answerer extractive"
     assert headline in result.stdout
     for metric in ("retrieval.hit@1", "answers.f1", "citations.precision", "refusal.answerable_refused",
                    "latency_ms.total.p95"):
         assert metric in result.stdout
     assert "Evaluating seed_gold" in result.stderr  # the progress bar
     report = folder / "report"
-    assert sorted(p.name for p in report.iterdir()) == sorted(FILES)
-    for png in (name for name in FILES if name.endswith(".png")):
+    assert sorted(p.name for p in report.iterdir()) == sorted(REPORT_FILES)
+    for png in (name for name in REPORT_FILES if name.endswith(".png")):
         assert (report / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads((report / "eval.json").read_text())
     assert data["questions"] == len(data["per_question"]) == 9 and data["metrics"]["retrieval"]["hit@5"] > 0
@@ -65,7 +66,7 @@ def test_json_summary_from_the_users_index(seed_home):
     result = rag("eval", SEED_GOLD, "--limit", "3", "--json", home=seed_home)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert (summary["questions"], summary["generator"], summary["k"]) == (3, "extractive", 5)
+    assert (summary["questions"], summary["answerer"], summary["k"]) == (3, "extractive", 5)
     assert summary["metrics"]["retrieval"]["hit@5"] == 1.0
     assert "Evaluating" not in result.stderr  # no progress bar around machine-readable output
 
@@ -90,7 +91,23 @@ def test_usage_errors_exit_1_with_one_line(tmp_path):
     both = rag("eval", SEED_GOLD, "--compare", SEED_GOLD, SEED_GOLD, home=tmp_path)
     empty_index = rag("eval", SEED_GOLD, home=tmp_path / "none")
     not_gold = rag("eval", "seeds", home=tmp_path)
+    not_runs = rag("eval", "--compare", SEED_GOLD, SEED_GOLD, home=tmp_path)
     for result, message in [(both, "not both"), (empty_index, "run `rag ingest` first"),
-                            (not_gold, "not of ClapNQ dev or the SQuAD 2.0 sample")]:
+                            (not_gold, "not of ClapNQ dev or the SQuAD 2.0 sample"),
+                            (not_runs, "cannot compare")]:
         assert result.returncode == 1
         assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_answerer_is_chosen_by_answerer_or_its_old_name_generator(seed_home):
+    for option in ("--answerer", "--generator"):
+        result = rag("eval", SEED_GOLD, "--limit", "1", option, "nonsense", home=seed_home)
+        assert result.returncode == 1 and "unknown answerer 'nonsense'" in result.stderr
+
+
+def test_a_report_folder_that_cannot_be_written_exits_1_with_one_line(seed_home, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    folder = tmp_path / "a-file" / "report"
+    result = rag("eval", SEED_GOLD, "--limit", "1", "--report", str(folder), home=seed_home)
+    assert result.returncode == 1
+    assert f"cannot write the report to {folder}" in result.stderr and "Traceback" not in result.stderr

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.evaluation import read_gold, sample
-from rag.metrics import normalize
+from rag.errors import GoldFileError
+from rag.eval import GoldItem, GoldSet, eval_settings, read_gold, sample
+from rag.settings import Settings
+from rag.eval.scoring import normalize
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "eval"
@@ -66,7 +68,7 @@ def test_jsonl_reader_scores_long_reference_answers_as_long(tmp_path):
 def test_jsonl_reader_names_the_bad_line(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"question": "Fine?"}\n\n{"answers": ["no question"]}\n')
-    with pytest.raises(ValueError, match="line 3"):
+    with pytest.raises(GoldFileError, match="line 3"):
         read_gold(path)
 
 
@@ -87,3 +89,31 @@ def test_limit_on_a_small_set():
     assert sample(items, None) == items and sample(items, 100) == items
     assert [i.unanswerable for i in sample(items, 9)].count(True) == 2  # 9 x 8/36
     assert len(sample(items, 35)) == 35
+
+
+def _write(path: Path, files: dict[str, bytes]) -> Path:
+    path.mkdir()
+    for name, content in files.items():
+        (path / name).write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda tmp: tmp / "missing.jsonl", "cannot read the gold file"),
+    (lambda tmp: _write(tmp / "folder", {"notes.txt": b"x"}), "not of ClapNQ dev or the SQuAD 2.0 sample"),
+    (lambda tmp: _write(tmp / "squad", {"queries.json": b'{"queries": []}'}), "cannot read the gold file"),
+    (lambda tmp: _write(tmp / "clapnq", {"clapnq_dev_answerable.jsonl": b'{"id": "1"}',
+                                         "clapnq_dev_unanswerable.jsonl": b""}), "not the gold set layout"),
+    (lambda tmp: _write(tmp / "binary", {"gold.jsonl": b"\xff\xfe\x00"}) / "gold.jsonl", "not the gold set layout"),
+    (lambda tmp: _write(tmp / "empty", {"gold.jsonl": b"\n\n"}) / "gold.jsonl", "no questions in"),
+], ids=["missing", "other-folder", "squad-without-truth", "clapnq-malformed", "not-utf8", "empty"])
+def test_a_gold_set_that_cannot_be_read_is_a_gold_file_error(make, message, tmp_path):
+    with pytest.raises(GoldFileError, match=message):
+        read_gold(make(tmp_path))
+
+
+def test_a_gold_set_with_its_own_corpus_takes_no_other(tmp_path):
+    gold = GoldSet("squad2", [GoldItem("1", "Who?", ["Ann"], False)], corpus={"a.txt": "Ann did."})
+    with pytest.raises(GoldFileError, match="leave out --corpus"):
+        eval_settings(gold, Settings(home=tmp_path), corpus=ROOT / "seeds")
+    assert not (tmp_path / "eval").exists()

@@ -4,8 +4,8 @@ about one question below the figure measured (in the comments); timings are not 
 
 from pathlib import Path
 
-from rag.evaluation import evaluate, read_gold
-from rag.metrics import flatten
+from rag.eval import evaluate, read_gold
+from rag.eval.metrics import flatten
 
 SEED_GOLD = Path(__file__).resolve().parent / "data" / "seed_gold.jsonl"
 
@@ -26,10 +26,10 @@ AT_MOST = {
 
 
 def test_seed_gold_set_does_not_regress(seed_pipeline):
-    result = evaluate(read_gold(SEED_GOLD), seed_pipeline, k=5, generator="extractive")
+    result = evaluate(read_gold(SEED_GOLD), seed_pipeline, k=5, answerer="extractive")
     summary = result.summary
     assert (summary["questions"], summary["answerable"], summary["unanswerable"]) == (36, 28, 8)
-    assert summary["generator"] == "extractive"
+    assert summary["answerer"] == "extractive"
     metrics = flatten(summary["metrics"])
     regressions = [f"{name} = {metrics[name]} < {floor}"
                    for name, floor in AT_LEAST.items() if metrics[name] < floor]

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from helpers import SEED, ChromaServer, consistent_ids, found_by_own_vectors, snapshot
 
-from index import NeedsMigrationError, ingest, open_index
+from index import IndexConfig, NeedsMigrationError, ingest, open_index
 from index.failpoints import VARIABLE
 from index.store import current_generation, writing
 from rag import Pipeline, Settings
@@ -48,7 +48,7 @@ def seeded(tmp_path) -> tuple[Path, dict]:
     home = tmp_path / "home"
     (tmp_path / "keep").mkdir()
     (tmp_path / "keep" / "article.txt").write_text(SEED.read_text())
-    ingest([tmp_path / "keep"], home=home)
+    ingest([tmp_path / "keep"], IndexConfig(home))
     return home, snapshot(home)
 
 
@@ -79,6 +79,7 @@ def assert_healthy(home: Path, kept: dict, *server, **env) -> set[str]:
 
 # -- crashes at chosen points ----------------------------------------------------------------------
 
+@pytest.mark.crash
 @pytest.mark.parametrize("point, committed", [
     ("catalog-commit", False),  # inside the catalog transaction: rolled back
     ("committed", True),  # committed, the vector store not yet touched
@@ -87,13 +88,13 @@ def assert_healthy(home: Path, kept: dict, *server, **env) -> set[str]:
 def test_a_writer_killed_at_a_chosen_point_leaves_a_consistent_index(seeded, tmp_path, point, committed):
     home, kept = seeded
     docs = new_docs(tmp_path / "docs")
-    reader = Pipeline(Settings(home=home, generator="extractive"))
+    reader = Pipeline(Settings(home=home, answerer="extractive"))
     assert top_source(reader, "Who founded DeepSeek?") == "article.txt"
 
     died = rag(home, "ingest", str(docs), "--json", failpoint=f"{point}:kill")
     assert died.returncode == -signal.SIGKILL, died.stderr
 
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         assert {Path(s).name for s in index.catalog.documents()} == (
             {"article.txt", "owls.txt", "tides.txt"} if committed else {"article.txt"})
     if committed:
@@ -101,7 +102,7 @@ def test_a_writer_killed_at_a_chosen_point_leaves_a_consistent_index(seeded, tmp
         # meaning: what the store has not received is searched from the catalog.
         assert top_source(reader, OWLS_QUESTION) == "owls.txt"
 
-    report = ingest([docs], home=home)
+    report = ingest([docs], IndexConfig(home))
     assert report.errors == [] and report.chunks_embedded == (0 if committed else 2)
     assert_healthy(home, kept)
     assert top_source(reader, OWLS_QUESTION) == "owls.txt"
@@ -109,13 +110,14 @@ def test_a_writer_killed_at_a_chosen_point_leaves_a_consistent_index(seeded, tmp
 
 
 def drop_live_collection(home: Path) -> None:
-    with writing(home, prepare=False) as index:
+    with writing(IndexConfig(home), prepare=False) as index:
         index.vectors.drop()
 
 
+@pytest.mark.crash
 def test_a_lost_collection_is_rebuilt_without_embedding_even_when_the_rebuild_is_killed(seeded, tmp_path):
     home, kept = seeded
-    ingest([new_docs(tmp_path / "docs")], home=home)
+    ingest([new_docs(tmp_path / "docs")], IndexConfig(home))
     before = snapshot(home)
     drop_live_collection(home)
 
@@ -131,16 +133,17 @@ def test_a_lost_collection_is_rebuilt_without_embedding_even_when_the_rebuild_is
     assert json.loads(repaired.stdout)["repaired"] is True
     assert snapshot(home) == before
     assert_healthy(home, kept)
-    with open_index(home) as index:  # the killed rebuild's collection is gone
+    with open_index(IndexConfig(home)) as index:  # the killed rebuild's collection is gone
         assert index.backend.names() == [index.vectors.name]
     folders = [p for p in (home / "chroma").iterdir() if p.is_dir()]
     assert len(folders) <= 1, "dropped collections' files were left on disk"
 
 
+@pytest.mark.crash
 def test_missing_and_stale_vectors_are_repaired_even_when_the_repair_is_killed(seeded, tmp_path):
     home, kept = seeded
-    ingest([new_docs(tmp_path / "docs")], home=home)
-    with writing(home, prepare=False) as index:
+    ingest([new_docs(tmp_path / "docs")], IndexConfig(home))
+    with writing(IndexConfig(home), prepare=False) as index:
         lost = index.catalog.vector_ids()[:2]
         vectors = index.catalog.vectors(lost)[1]
         index.vectors.delete(lost)
@@ -158,16 +161,17 @@ def test_missing_and_stale_vectors_are_repaired_even_when_the_repair_is_killed(s
 
 def test_the_next_ingest_repairs_what_its_cheap_check_finds(seeded, tmp_path):
     home, kept = seeded
-    with writing(home, prepare=False) as index:
+    with writing(IndexConfig(home), prepare=False) as index:
         index.vectors.delete(index.catalog.vector_ids()[:1])
-    report = ingest([new_docs(tmp_path / "docs")], home=home)
+    report = ingest([new_docs(tmp_path / "docs")], IndexConfig(home))
     assert report.added == 2
     assert_healthy(home, kept)
 
 
+@pytest.mark.slow  # two `rag check` processes
 def test_lost_keyword_rows_are_rebuilt_from_the_documents(seeded):
     home, kept = seeded
-    with writing(home, prepare=False) as index:
+    with writing(IndexConfig(home), prepare=False) as index:
         with index.catalog.db:
             index.catalog.db.execute("DELETE FROM chunks_fts WHERE rowid = (SELECT min(rowid) FROM chunks)")
     check = json.loads(rag(home, "check", "--json").stdout)
@@ -186,7 +190,7 @@ def test_a_chroma_server_killed_mid_ingest_ends_consistent(tmp_path):
         home = tmp_path / "home"
         (tmp_path / "keep").mkdir()
         (tmp_path / "keep" / "article.txt").write_text(SEED.read_text())
-        ingest([tmp_path / "keep"], home=home, chroma_host=server.HOST, chroma_port=server.port)
+        ingest([tmp_path / "keep"], IndexConfig(home, chroma_host=server.HOST, chroma_port=server.port))
         kept = snapshot(home, *where)
 
         writer = subprocess.Popen(
@@ -203,7 +207,7 @@ def test_a_chroma_server_killed_mid_ingest_ends_consistent(tmp_path):
         repaired = rag(home, "check", "--repair", **env)
         assert repaired.returncode == 0, repaired.stdout + repaired.stderr
         assert_healthy(home, kept, *where, **env)
-        with open_index(home, *where) as index:
+        with open_index(IndexConfig(home, chroma_host=server.HOST, chroma_port=server.port)) as index:
             assert {Path(s).name for s in index.catalog.documents()} == {"article.txt", "owls.txt", "tides.txt"}
 
 
@@ -216,9 +220,10 @@ def wait_until_stopped(pid: int, seconds: float = 120) -> None:
 
 # -- readers see other processes' writes ----------------------------------------------------------
 
+@pytest.mark.slow  # two `rag ingest` processes
 def test_a_reader_finds_by_meaning_what_another_process_adds_and_removes(seeded, tmp_path):
     home, _ = seeded
-    reader = Pipeline(Settings(home=home, generator="extractive"))
+    reader = Pipeline(Settings(home=home, answerer="extractive"))
     assert top_source(reader, "Who founded DeepSeek?") == "article.txt"
     docs = new_docs(tmp_path / "docs")
     assert rag(home, "ingest", str(docs)).returncode == 0
@@ -232,7 +237,7 @@ def test_a_reader_finds_by_meaning_what_another_process_adds_and_removes(seeded,
 
 def test_a_reader_with_a_broken_store_answers_from_keywords_and_says_so(seeded):
     home, _ = seeded
-    reader = Pipeline(Settings(home=home, generator="extractive"))
+    reader = Pipeline(Settings(home=home, answerer="extractive"))
     reader.ask("Who founded DeepSeek?")
     drop_live_collection(home)
     answer = reader.ask("Who founded DeepSeek?")
@@ -241,7 +246,7 @@ def test_a_reader_with_a_broken_store_answers_from_keywords_and_says_so(seeded):
 
 
 def serve(home: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "RAG_HOME": str(home), "RAG_GENERATOR": "extractive", "RAG_UI_PORT": str(port),
+    env = {**os.environ, "RAG_HOME": str(home), "RAG_ANSWERER": "extractive", "RAG_UI_PORT": str(port),
            "GRADIO_ANALYTICS_ENABLED": "False"}
     env.pop(VARIABLE, None)
     rag_command = Path(sys.executable).with_name("rag")
@@ -259,6 +264,7 @@ def serve(home: Path, port: int) -> subprocess.Popen:
         time.sleep(0.5)
 
 
+@pytest.mark.slow  # `rag serve` and two `rag ingest` processes
 def test_a_running_rag_serve_sees_ingests_and_removals_from_the_cli(seeded, tmp_path):
     from gradio_client import Client
 
@@ -292,7 +298,7 @@ def make_legacy(home: Path) -> None:
     """Turn an index into what the previous version wrote: vectors only in a Chroma
     collection named after the generation, keyed by chunk id; no vector columns."""
     generation = current_generation(home)
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         chunks = index.catalog.chunks(index.catalog.chunk_ids())
         ids, vectors = index.catalog.vectors([c.vector_id for c in chunks.values()])
         by_vector = {c.vector_id: c.id for c in chunks.values()}
@@ -313,14 +319,15 @@ def make_legacy(home: Path) -> None:
     db.close()
 
 
+@pytest.mark.slow  # a `rag ask` process
 def test_an_old_index_is_migrated_on_first_write_with_nothing_lost(seeded, tmp_path):
     home, kept = seeded
     make_legacy(home)
     with pytest.raises(NeedsMigrationError, match="rag check --repair"):
-        open_index(home)
+        open_index(IndexConfig(home))
     asked = rag(home, "ask", "Who founded DeepSeek?")
     assert asked.returncode == 1 and "rag check --repair" in asked.stderr
 
-    report = ingest([new_docs(tmp_path / "docs")], home=home)
+    report = ingest([new_docs(tmp_path / "docs")], IndexConfig(home))
     assert report.chunks_embedded == 2, "only the new documents were embedded"
     assert_healthy(home, kept)  # the seed article's vectors came over byte for byte

@@ -24,6 +24,8 @@ from helpers import (
 )
 
 from index import (
+    EmbeddingModelError,
+    IndexConfig,
     IndexBusyError,
     ModelMismatchError,
     NoIndexError,
@@ -42,12 +44,12 @@ def home(tmp_path) -> Path:
 
 
 def ids_of(home: Path, source: Path | str) -> set[str]:
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         return set(index.catalog.chunk_ids([str(source)]))
 
 
 def keyword_sources(home: Path, query: str, k: int = 5) -> list[str]:
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         hits = index.catalog.keyword_search(query, k)
         chunks = index.catalog.chunks_by_vector([i for i, _ in hits])
         return [chunks[i].source for i, _ in hits]
@@ -74,7 +76,7 @@ def test_every_stored_chunk_has_exact_metadata(docs, home, embedder):
     folder = docs["pdf"].parent
     seed = folder / SEED.name
     shutil.copy(SEED, seed)
-    report = ingest([folder], home=home)
+    report = ingest([folder], IndexConfig(home))
 
     sources = {str(p) for p in docs.values()} | {str(seed)}
     assert report.errors == [] and report.skipped == []
@@ -82,7 +84,7 @@ def test_every_stored_chunk_has_exact_metadata(docs, home, embedder):
     assert report.updated == report.removed == report.unchanged == 0
 
     loaded = {source: load(source) for source in sources}
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         assert index.model == DEFAULT_MODEL_NAME
         assert index.catalog.documents() == {s: d.sha256 for s, d in loaded.items()}
         for source, document in loaded.items():
@@ -132,7 +134,7 @@ def test_every_stored_chunk_has_exact_metadata(docs, home, embedder):
 
 def test_open_index_before_any_ingest(home):
     with pytest.raises(NoIndexError):
-        open_index(home)
+        open_index(IndexConfig(home))
 
 
 # -- incremental ingest ---------------------------------------------------------------------------
@@ -140,13 +142,13 @@ def test_open_index_before_any_ingest(home):
 
 def test_unchanged_folder_embeds_nothing(tmp_path, home):
     files = small_corpus(tmp_path / "docs")
-    first = ingest([tmp_path / "docs"], home=home)
+    first = ingest([tmp_path / "docs"], IndexConfig(home))
     assert (first.added, first.chunks_embedded) == (3, first.chunks_total)
     assert first.chunks_total >= 3
     before = consistent_ids(home)
     generation = current_generation(home)
 
-    second = ingest([tmp_path / "docs"], home=home)
+    second = ingest([tmp_path / "docs"], IndexConfig(home))
     assert second.chunks_embedded == 0
     assert second.unchanged == len(files) == second.documents
     assert second.added == second.updated == second.removed == 0
@@ -157,13 +159,13 @@ def test_unchanged_folder_embeds_nothing(tmp_path, home):
 
 def test_modified_file_replaces_its_chunks(tmp_path, home):
     files = small_corpus(tmp_path / "docs")
-    ingest([tmp_path / "docs"], home=home)
+    ingest([tmp_path / "docs"], IndexConfig(home))
     old_ids = ids_of(home, files["a"])
     others = consistent_ids(home) - old_ids
     assert old_ids and keyword_sources(home, "marmots") == [str(files["a"])]
 
     files["a"].write_text("Zeppelins floated over the lake. The airship crew waved at boats.")
-    report = ingest([tmp_path / "docs"], home=home)
+    report = ingest([tmp_path / "docs"], IndexConfig(home))
     assert (report.updated, report.unchanged, report.added, report.removed) == (1, 2, 0, 0)
     assert report.chunks_embedded == 1
 
@@ -172,23 +174,23 @@ def test_modified_file_replaces_its_chunks(tmp_path, home):
     assert now - others == ids_of(home, files["a"]) != set()
     assert keyword_sources(home, "zeppelins") == [str(files["a"])]
     assert keyword_sources(home, "marmots") == []
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         assert "Zeppelins" in index.catalog.document_text(str(files["a"]))
 
 
 def test_deleted_file_is_removed_from_both_stores(tmp_path, home):
     files = small_corpus(tmp_path / "docs")
-    ingest([tmp_path / "docs"], home=home)
+    ingest([tmp_path / "docs"], IndexConfig(home))
     gone = ids_of(home, files["c"])
     assert gone
 
     files["c"].unlink()
-    report = ingest([tmp_path / "docs"], home=home)
+    report = ingest([tmp_path / "docs"], IndexConfig(home))
     assert (report.removed, report.unchanged, report.documents) == (1, 2, 2)
     assert report.chunks_embedded == 0
     assert not gone & consistent_ids(home)
     assert keyword_sources(home, "parrotfish") == []
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         assert str(files["c"]) not in index.catalog.documents()
         assert index.catalog.document_text(str(files["c"])) is None
 
@@ -197,11 +199,11 @@ def test_only_given_folders_lose_missing_files(tmp_path, home):
     """A folder not named in this run keeps its documents; a named one is synced."""
     small_corpus(tmp_path / "one")
     other = small_corpus(tmp_path / "two")
-    ingest([tmp_path / "one", tmp_path / "two"], home=home)
+    ingest([tmp_path / "one", tmp_path / "two"], IndexConfig(home))
     (tmp_path / "one" / "alpha.txt").unlink()
-    report = ingest([tmp_path / "one"], home=home)
+    report = ingest([tmp_path / "one"], IndexConfig(home))
     assert (report.removed, report.documents) == (1, 5)
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         assert {str(p) for p in other.values()} <= set(index.catalog.documents())
     consistent_ids(home)
 
@@ -215,13 +217,13 @@ def test_same_text_under_two_paths_is_embedded_once(tmp_path, home, embedder):
     per_copy = len(chunk_document(load(first), embedder.tokenizer, embedder.max_tokens))
     assert per_copy >= 2
 
-    report = ingest([folder], home=home)
+    report = ingest([folder], IndexConfig(home))
     assert report.added == 2
     assert report.chunks_embedded == per_copy
     assert report.chunks_total == 2 * per_copy
     ids = consistent_ids(home)
     assert len(ids) == 2 * per_copy
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         assert set(index.catalog.documents()) == {str(first), str(second)}
         chunks = index.catalog.chunks(sorted(ids))
         vector_ids, matrix = index.catalog.vectors([c.vector_id for c in chunks.values()])
@@ -236,7 +238,7 @@ def test_same_text_under_two_paths_is_embedded_once(tmp_path, home, embedder):
 
     # A third copy later reuses the stored vectors too.
     shutil.copy(SEED, folder / "third.txt")
-    report = ingest([folder], home=home)
+    report = ingest([folder], IndexConfig(home))
     assert (report.added, report.unchanged, report.chunks_embedded) == (1, 2, 0)
     assert len(consistent_ids(home)) == 3 * per_copy
 
@@ -265,7 +267,7 @@ def test_bad_files_are_reported_and_good_versions_kept(tmp_path, home):
     make_encrypted_pdf(folder / "locked.pdf")
     bad_sources = {str(folder / n) for n in [*bad, "truncated.pdf", "locked.pdf"]}
 
-    report = ingest([folder], home=home)
+    report = ingest([folder], IndexConfig(home))
     assert {e["source"] for e in report.errors} == bad_sources
     assert all(e["error"] for e in report.errors)
     messages = {Path(e["source"]).name: e["error"] for e in report.errors}
@@ -275,7 +277,7 @@ def test_bad_files_are_reported_and_good_versions_kept(tmp_path, home):
     assert "PDF" in messages["random.pdf"] and "PDF" in messages["truncated.pdf"]
     assert "DOCX" in messages["fake.docx"]
     assert report.added == report.documents == 2
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         assert set(index.catalog.documents()) == {str(good), str(keep)}
     kept_sha = load(keep).sha256
     kept_ids = ids_of(home, keep)
@@ -283,11 +285,11 @@ def test_bad_files_are_reported_and_good_versions_kept(tmp_path, home):
     # keep.txt is now corrupt: its indexed version survives, and nothing else changes.
     keep.write_bytes(b"\x00\x01\x02\x03" * 300)
     (folder / "later.txt").write_text("Lichen grows slowly on north facing stones.")
-    report = ingest([folder], home=home)
+    report = ingest([folder], IndexConfig(home))
     assert str(keep) in {e["source"] for e in report.errors}
     assert {e["source"] for e in report.errors} == bad_sources | {str(keep)}
     assert (report.added, report.unchanged, report.removed, report.documents) == (1, 1, 0, 3)
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         assert index.catalog.documents()[str(keep)] == kept_sha
     assert ids_of(home, keep) == kept_ids
     assert keyword_sources(home, "kestrels") == [str(keep)]
@@ -306,7 +308,7 @@ def test_loader_crashes_do_not_abort_the_ingest(tmp_path, home):
     rewrite_zip_member(
         make_docx(tmp_path / "good.docx"), folder / "bad-xml.docx", "word/document.xml", b"<w:document oops"
     )
-    report = ingest([folder], home=home)
+    report = ingest([folder], IndexConfig(home))
     assert {Path(e["source"]).name for e in report.errors} == {"odd-filter.pdf", "bad-xml.docx"}
     assert report.documents == 1
     consistent_ids(home)
@@ -323,7 +325,7 @@ def test_unsupported_and_hidden_files(tmp_path, home):
     (folder / ".git" / "notes.txt").write_text("Inside a dot folder.")
     missing = tmp_path / "nowhere"
 
-    report = ingest([folder, missing], home=home)
+    report = ingest([folder, missing], IndexConfig(home))
     # Hidden files are listed as skipped; dot folders (.git) are not walked at all.
     assert sorted(report.skipped) == sorted(
         str(folder / n) for n in ("table.csv", "photo.png", "Makefile", ".hidden.txt")
@@ -336,9 +338,9 @@ def test_unsupported_and_hidden_files(tmp_path, home):
 
 def test_single_file_path(tmp_path, home):
     files = small_corpus(tmp_path / "docs")
-    report = ingest([files["b"]], home=home)
+    report = ingest([files["b"]], IndexConfig(home))
     assert (report.added, report.documents) == (1, 1)
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         assert set(index.catalog.documents()) == {str(files["b"])}
     consistent_ids(home)
 
@@ -348,19 +350,19 @@ def test_single_file_path(tmp_path, home):
 
 def _collections(home: Path) -> set[str]:
     """The generations that have vector collections."""
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         return {name.split("-")[1] for name in index.backend.names()}
 
 
 def test_rebuild_makes_a_complete_new_generation(tmp_path, home):
     files = small_corpus(tmp_path / "docs")
-    ingest([tmp_path / "docs"], home=home)
+    ingest([tmp_path / "docs"], IndexConfig(home))
     old_generation = current_generation(home)
     old_ids = consistent_ids(home)
     old_a = ids_of(home, files["a"])
     files["a"].write_text("Narwhals use their tusks to sense the water. They live in Arctic seas.")
 
-    report = ingest([tmp_path / "docs"], home=home, rebuild=True)
+    report = ingest([tmp_path / "docs"], IndexConfig(home), rebuild=True)
     new_generation = current_generation(home)
     assert new_generation != old_generation
     assert (report.added, report.updated, report.unchanged, report.documents) == (3, 0, 0, 3)
@@ -379,7 +381,7 @@ def test_rebuild_makes_a_complete_new_generation(tmp_path, home):
 def _assert_old_index_intact(home, generation, ids, sources):
     assert current_generation(home) == generation
     assert consistent_ids(home) == ids
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         assert set(index.catalog.documents()) == sources
     assert sorted(p.name for p in home.glob("catalog-*.sqlite")) == [f"catalog-{generation}.sqlite"]
     assert _collections(home) == {generation}
@@ -388,22 +390,22 @@ def _assert_old_index_intact(home, generation, ids, sources):
 
 def test_failed_rebuild_with_a_missing_model_keeps_the_old_index(tmp_path, home):
     files = small_corpus(tmp_path / "docs")
-    ingest([tmp_path / "docs"], home=home)
+    ingest([tmp_path / "docs"], IndexConfig(home))
     generation, ids = current_generation(home), consistent_ids(home)
-    with pytest.raises(FileNotFoundError, match="embedding model folder not found"):
-        ingest([tmp_path / "docs"], home=home, rebuild=True, embed_model=str(tmp_path / "no-such-model"))
+    with pytest.raises(EmbeddingModelError, match="embedding model folder not found"):
+        ingest([tmp_path / "docs"], IndexConfig(home, embed_model=str(tmp_path / "no-such-model")), rebuild=True)
     _assert_old_index_intact(home, generation, ids, {str(p) for p in files.values()})
 
 
 def test_rebuild_failing_midway_keeps_the_old_index(tmp_path, home, monkeypatch):
-    import index.pipeline as pipeline
+    import index.ingestion as ingestion
 
     files = small_corpus(tmp_path / "docs")
-    ingest([tmp_path / "docs"], home=home)
+    ingest([tmp_path / "docs"], IndexConfig(home))
     generation, ids = current_generation(home), consistent_ids(home)
     (tmp_path / "docs" / "delta.txt").write_text("Dolphins sleep with half their brain awake.")
 
-    real = pipeline.chunk_document
+    real = ingestion.chunk_document
     calls, catalogs = [], []
 
     def failing(document, *args, **kwargs):
@@ -413,38 +415,38 @@ def test_rebuild_failing_midway_keeps_the_old_index(tmp_path, home, monkeypatch)
             raise RuntimeError("simulated crash during rebuild")
         return real(document, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "BATCH_CHUNKS", 1)  # commit (and write vectors) per document
-    monkeypatch.setattr(pipeline, "chunk_document", failing)
+    monkeypatch.setattr(ingestion, "BATCH_CHUNKS", 1)  # commit (and write vectors) per document
+    monkeypatch.setattr(ingestion, "chunk_document", failing)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        ingest([tmp_path / "docs"], home=home, rebuild=True)
+        ingest([tmp_path / "docs"], IndexConfig(home), rebuild=True)
     assert len(calls) == 3
     assert len(catalogs) == 2, "the new generation was being written beside the live one"
     _assert_old_index_intact(home, generation, ids, {str(p) for p in files.values()})
 
-    monkeypatch.setattr(pipeline, "chunk_document", real)
-    report = ingest([tmp_path / "docs"], home=home)
+    monkeypatch.setattr(ingestion, "chunk_document", real)
+    report = ingest([tmp_path / "docs"], IndexConfig(home))
     assert (report.added, report.unchanged) == (1, 3)
     consistent_ids(home)
 
 
 def test_leftovers_of_a_killed_rebuild_are_removed(tmp_path, home, monkeypatch):
-    import index.pipeline as pipeline
+    import index.ingestion as ingestion
     from index.store import Index
 
     small_corpus(tmp_path / "docs")
-    ingest([tmp_path / "docs"], home=home)
+    ingest([tmp_path / "docs"], IndexConfig(home))
     generation = current_generation(home)
 
     # A rebuild killed outright never runs its cleanup: simulate with a no-op drop().
     monkeypatch.setattr(Index, "drop", lambda self: self.close())
-    monkeypatch.setattr(pipeline, "_gone", lambda *a: 1 / 0)
+    monkeypatch.setattr(ingestion, "_gone", lambda *a: 1 / 0)
     with pytest.raises(ZeroDivisionError):
-        ingest([tmp_path / "docs"], home=home, rebuild=True)
+        ingest([tmp_path / "docs"], IndexConfig(home), rebuild=True)
     monkeypatch.undo()
     assert len(list(home.glob("catalog-*.sqlite"))) == 2
     assert len(_collections(home)) == 2
 
-    report = ingest([tmp_path / "docs"], home=home)
+    report = ingest([tmp_path / "docs"], IndexConfig(home))
     assert report.unchanged == 3 and current_generation(home) == generation
     assert [p.name for p in home.glob("catalog-*.sqlite")] == [f"catalog-{generation}.sqlite"]
     assert _collections(home) == {generation}
@@ -468,26 +470,26 @@ def test_a_copied_model_folder_is_the_same_model(tmp_path, home, tmp_path_factor
     copy = tmp_path_factory.mktemp("models") / "copied-minilm"
     shutil.copytree(default_model_path(), copy)
     small_corpus(tmp_path / "docs")
-    ingest([tmp_path / "docs"], home=home)
-    assert ingest([tmp_path / "docs"], home=home, embed_model=str(copy)).unchanged == 3
+    ingest([tmp_path / "docs"], IndexConfig(home))
+    assert ingest([tmp_path / "docs"], IndexConfig(home, embed_model=str(copy))).unchanged == 3
 
 
 def test_a_different_model_is_refused(tmp_path, home, other_model):
     files = small_corpus(tmp_path / "docs")
-    ingest([tmp_path / "docs"], home=home)
+    ingest([tmp_path / "docs"], IndexConfig(home))
     generation, ids = current_generation(home), consistent_ids(home)
     files["a"].write_text("Changed text that must not be indexed with another model.")
 
     with pytest.raises(ModelMismatchError) as caught:
-        ingest([tmp_path / "docs"], home=home, embed_model=str(other_model))
+        ingest([tmp_path / "docs"], IndexConfig(home, embed_model=str(other_model)))
     assert DEFAULT_MODEL_NAME in str(caught.value) and "other-minilm" in str(caught.value)
     assert current_generation(home) == generation and consistent_ids(home) == ids
     assert keyword_sources(home, "marmots") == [str(files["a"])]
 
     # A rebuild may switch models.
-    report = ingest([tmp_path / "docs"], home=home, embed_model=str(other_model), rebuild=True)
+    report = ingest([tmp_path / "docs"], IndexConfig(home, embed_model=str(other_model)), rebuild=True)
     assert report.documents == 3
-    with open_index(home) as index:
+    with open_index(IndexConfig(home)) as index:
         assert index.model == "other-minilm"
     consistent_ids(home)
 
@@ -495,8 +497,8 @@ def test_a_different_model_is_refused(tmp_path, home, other_model):
 def test_explicit_default_model_path_is_the_same_model(tmp_path, home):
     """The packaged model named by its path is the model an index built by default used."""
     small_corpus(tmp_path / "docs")
-    ingest([tmp_path / "docs"], home=home)
-    report = ingest([tmp_path / "docs"], home=home, embed_model=default_model_path())
+    ingest([tmp_path / "docs"], IndexConfig(home))
+    report = ingest([tmp_path / "docs"], IndexConfig(home, embed_model=default_model_path()))
     assert report.unchanged == 3
 
 
@@ -505,14 +507,14 @@ def test_explicit_default_model_path_is_the_same_model(tmp_path, home):
 
 def test_second_writer_in_process_is_busy(tmp_path, home):
     small_corpus(tmp_path / "docs")
-    ingest([tmp_path / "docs"], home=home)
+    ingest([tmp_path / "docs"], IndexConfig(home))
     ids = consistent_ids(home)
     (tmp_path / "docs" / "new.txt").write_text("Walruses haul out on sea ice.")
 
     holding, release = threading.Event(), threading.Event()
 
     def writer():
-        with writing(home):
+        with writing(IndexConfig(home)):
             holding.set()
             release.wait(30)
 
@@ -521,18 +523,18 @@ def test_second_writer_in_process_is_busy(tmp_path, home):
     try:
         assert holding.wait(30)
         with pytest.raises(IndexBusyError, match="busy"):
-            ingest([tmp_path / "docs"], home=home)
+            ingest([tmp_path / "docs"], IndexConfig(home))
     finally:
         release.set()
         thread.join(30)
     assert consistent_ids(home) == ids
-    report = ingest([tmp_path / "docs"], home=home)
+    report = ingest([tmp_path / "docs"], IndexConfig(home))
     assert report.added == 1
 
 
 def test_second_writer_process_is_busy(tmp_path, home):
     small_corpus(tmp_path / "docs")
-    ingest([tmp_path / "docs"], home=home)
+    ingest([tmp_path / "docs"], IndexConfig(home))
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -550,20 +552,20 @@ def test_second_writer_process_is_busy(tmp_path, home):
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(IndexBusyError):
-            ingest([tmp_path / "docs"], home=home)
+            ingest([tmp_path / "docs"], IndexConfig(home))
     finally:
         holder.stdin.close()
         holder.wait(30)
-    assert ingest([tmp_path / "docs"], home=home).unchanged == 3
+    assert ingest([tmp_path / "docs"], IndexConfig(home)).unchanged == 3
 
 
 def test_remove_takes_a_document_out_of_both_stores(tmp_path, home):
     from index import remove
 
     files = small_corpus(tmp_path / "docs")
-    ingest([tmp_path / "docs"], home=home)
+    ingest([tmp_path / "docs"], IndexConfig(home))
     before = consistent_ids(home)
-    assert remove([str(files["a"]), "never-indexed.txt"], home=home) == [str(files["a"])]
+    assert remove([str(files["a"]), "never-indexed.txt"], IndexConfig(home)) == [str(files["a"])]
     after = consistent_ids(home)
     assert after < before and after
     assert keyword_sources(home, "marmots") == []

@@ -1,25 +1,29 @@
 """The evaluation metrics on hand-made questions and answers with known values."""
 
+from dataclasses import replace
+
 import pytest
 
-from rag import plots
 from rag.answer import DECLINE, Answer, Citation, Passage
-from rag.evaluation import GoldItem, score
-from rag.metrics import (
-    answer_scores,
+from rag.eval import GoldItem, QuestionRecord, plots, score
+from rag.eval.metrics import (
     aurc,
     auroc,
-    contains,
-    exact_match,
     expected_calibration_error,
     flatten,
     lower_is_better,
-    normalize,
+    percentiles,
     reliability,
-    retrieval_rank,
     risk_coverage,
-    rouge_l,
     summarize,
+)
+from rag.eval.scoring import (
+    answer_scores,
+    contains,
+    exact_match,
+    normalize,
+    retrieval_rank,
+    rouge_l,
     supports,
     token_f1,
     token_recall,
@@ -89,7 +93,7 @@ def test_retrieval_rank_by_file_name_or_by_evidence():
     assert retrieval_rank(passages, "missing.txt", EVIDENCE) is None
 
 
-def run(*pairs, long_answers=False, k=5) -> tuple[list[dict], dict]:
+def run(*pairs, long_answers=False, k=5) -> tuple[list[QuestionRecord], dict]:
     """Score (gold item, answer) pairs: their records and the flattened summary."""
     records = [score(item, given, long_answers) for item, given in pairs]
     return records, flatten(summarize(records, k, long_answers))
@@ -109,7 +113,7 @@ def test_a_correct_answer_without_supporting_citation_lowers_recall():
     records, metrics = run((FOUNDER, answer("Liang Wenfeng [1]", [cite(1, "Markets reopen in February.")])))
     assert metrics["answers.correct"] == 1.0
     assert metrics["citations.recall"] == 0.0
-    assert records[0]["failure"] == "correct, but no citation supports it"
+    assert records[0].failure == "correct, but no citation supports it"
 
 
 def test_refusals_of_answerable_and_unanswerable_questions():
@@ -125,7 +129,7 @@ def test_refusals_of_answerable_and_unanswerable_questions():
     # Answers to unanswerable questions do not enter citation precision; invalid ones are counted.
     assert metrics["citations.precision"] == 1.0
     assert metrics["citations.invalid"] == 1
-    assert [r["failure"] for r in records] == [
+    assert [r.failure for r in records] == [
         None, "wrongly refused", None, "answered an unanswerable question",
     ]
 
@@ -133,7 +137,7 @@ def test_refusals_of_answerable_and_unanswerable_questions():
 def test_a_refusal_scores_zero_even_when_the_decline_text_matches():
     know = GoldItem("q5", "What do you not know?", ["know"], False)
     records, _ = run((know, answer(DECLINE, refused=True)))
-    assert records[0]["scores"]["containment"] == 0.0 and not records[0]["correct"]
+    assert records[0].scores["containment"] == 0.0 and not records[0].correct
 
 
 def test_long_answers_count_as_correct_from_half_their_words():
@@ -143,7 +147,7 @@ def test_long_answers_count_as_correct_from_half_their_words():
         (gold, answer("The sky looks blue [1].", [cite(1, "The sky looks blue.")])),
         long_answers=True,
     )
-    assert [r["correct"] for r in records] == [True, False]
+    assert [r.correct for r in records] == [True, False]
     assert metrics["answers.token_recall"] == pytest.approx((5 / 7 + 0) / 2, abs=1e-4)  # 5 of 7 words
     assert "answers.containment" not in metrics
 
@@ -161,11 +165,16 @@ def test_retrieval_metrics_and_latency_percentiles():
     assert metrics["latency_ms.total.p95"] == 88.0  # linear interpolation between 40 and 100
 
 
-def rated(confidence: float | None, right: bool = True, unanswerable: bool = False) -> dict:
-    """A scored question with the keys the confidence metrics read: an unanswerable one
-    would always be answered wrongly."""
-    return {"confidence": confidence, "unanswerable": unanswerable,
-            "correct_if_answered": right and not unanswerable}
+def test_percentiles_round_to_the_digits_asked_and_are_none_without_values():
+    assert percentiles([0.01234, 0.02, 0.03], digits=3) == {"p50": 0.02, "p95": 0.029}
+    assert percentiles([]) == {"p50": None, "p95": None}
+
+
+def rated(confidence: float | None, right: bool = True, unanswerable: bool = False) -> QuestionRecord:
+    """A scored question with the fields the confidence metrics read set: an unanswerable
+    one would always be answered wrongly."""
+    record = score(HEDGE_FUND if unanswerable else FOUNDER, answer(DECLINE, refused=True), False)
+    return replace(record, confidence=confidence, correct_if_answered=right and not unanswerable)
 
 
 def test_risk_coverage_steps_through_distinct_confidences_from_the_highest():
@@ -242,8 +251,8 @@ def test_auroc_needs_both_answerable_and_unanswerable_questions():
     assert auroc([rated(0.9), rated(0.4)]) is None
 
 
-def with_confidence(record: dict, confidence: float | None, right: bool) -> dict:
-    return {**record, "confidence": confidence, "correct_if_answered": right}
+def with_confidence(record: QuestionRecord, confidence: float | None, right: bool) -> QuestionRecord:
+    return replace(record, confidence=confidence, correct_if_answered=right)
 
 
 def test_summary_has_the_confidence_measures():

@@ -22,7 +22,7 @@ from helpers import (
     snapshot,
 )
 
-from index import ingest
+from index import IndexConfig, ingest
 from rag import Pipeline, QuestionError, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ def seeded(tmp_path) -> Path:
     docs = tmp_path / "good"
     docs.mkdir()
     (docs / "article.txt").write_text(SEED.read_text())
-    assert ingest([docs], home=home).errors == []
+    assert ingest([docs], IndexConfig(home)).errors == []
     return home
 
 
@@ -91,7 +91,7 @@ def test_hostile_files_fail_clearly_and_take_nothing_away(seeded, tmp_path):
     folder = tmp_path / "hostile"
     failing = hostile_folder(folder)
     fine = odd_but_fine(folder)
-    report = ingest([folder], home=seeded)
+    report = ingest([folder], IndexConfig(seeded))
 
     errors = {Path(e["source"]).name: e["error"] for e in report.errors}
     for name, words in failing.items():
@@ -117,10 +117,42 @@ def test_hostile_questions_get_clear_errors(seed_pipeline, question, error):
         seed_pipeline.ask(question)
 
 
-@pytest.mark.parametrize("question", ["¿Quién fundó DeepSeek?", "DeepSeek是谁创立的？", "💥" * 50, "' OR 1=1; --"])
-def test_other_languages_and_odd_text_get_an_answer_or_a_refusal(seed_pipeline, question):
+# "Who founded DeepSeek?" in Spanish and in Chinese; the seed article answers it in English.
+FOREIGN = pytest.mark.parametrize("question", ["¿Quién fundó DeepSeek?", "DeepSeek是谁创立的？"], ids=["es", "zh"])
+FOUNDER = "Founded in 2023 by Liang Wenfeng in Hangzhou, China"
+
+
+def best_evidence(answer) -> str:
+    """The answer's text, or when it was refused for low confidence, the answer withheld."""
+    if not answer.refused:
+        return answer.answer
+    return answer.checks.get("low_confidence", {}).get("withheld", "")
+
+
+@FOREIGN
+def test_a_question_in_another_language_finds_the_sentence_that_answers_it(seed_pipeline, question):
+    """The article is 4 chunks, merged into passages covering all of it, so which passage
+    ranks first says little: what counts is the sentence the answerer puts first."""
+    assert best_evidence(seed_pipeline.ask(question)).startswith(FOUNDER)
+
+
+@FOREIGN
+@pytest.mark.xfail(strict=True, reason="known gap: the English-calibrated confidence refuses these "
+                   "(es 0.28, zh 0.03; threshold 0.33) although the sentence found answers them")
+def test_a_question_in_another_language_is_answered_not_refused(seed_pipeline, question):
     answer = seed_pipeline.ask(question)
-    assert answer.passages and (answer.refused or answer.citations)
+    assert not answer.refused and answer.citations[0].quote.startswith(FOUNDER)
+
+
+@pytest.mark.parametrize("question", ["💥" * 50, "' OR 1=1; --"], ids=["emoji", "sql"])
+def test_text_that_asks_nothing_is_refused_and_changes_nothing(seed_pipeline, seed_home, question):
+    def index_state():
+        return snapshot(seed_home), seed_pipeline.index.catalog.changes()
+
+    before = index_state()
+    answer = seed_pipeline.ask(question)
+    assert (answer.refused, answer.citations, answer.short_answer) == (True, [], None)
+    assert index_state() == before
 
 
 def kill_ingest_at(delay: float, docs: Path, home: Path) -> int:
@@ -147,13 +179,13 @@ def crash_trials(tmp_path: Path, trials: int, seed: int) -> None:
     home, docs = tmp_path / "home", tmp_path / "docs"
     (tmp_path / "keep").mkdir()
     (tmp_path / "keep" / "article.txt").write_text(SEED.read_text())
-    ingest([tmp_path / "keep"], home=home)
+    ingest([tmp_path / "keep"], IndexConfig(home))
     kept = snapshot(home)
     rng = random.Random(seed)
     for trial in range(trials):
         changing_corpus(docs, trial)
         kill_ingest_at(rng.uniform(0.5, 9.0), docs, home)
-        report = ingest([docs], home=home)
+        report = ingest([docs], IndexConfig(home))
         assert report.errors == []
         ids = consistent_ids(home)
         found_by_own_vectors(home)
@@ -164,6 +196,7 @@ def crash_trials(tmp_path: Path, trials: int, seed: int) -> None:
         assert all(after[s]["chunks"] for s in notes) and ids
 
 
+@pytest.mark.crash
 def test_sigkill_mid_ingest_leaves_a_consistent_index(tmp_path):
     """Random kill times; the chosen kill points are in test_index_consistency.py."""
     crash_trials(tmp_path, trials=3, seed=1)
@@ -174,14 +207,15 @@ def test_sigkill_soak(tmp_path):
     crash_trials(tmp_path, trials=100, seed=2)
 
 
+@pytest.mark.server
 def test_chroma_server_restart_between_questions(tmp_path):
     with ChromaServer(tmp_path) as server:
         docs = tmp_path / "docs"
         docs.mkdir()
         (docs / "article.txt").write_text(SEED.read_text())
         settings = Settings(home=tmp_path / "home", chroma_host=server.HOST, chroma_port=server.port,
-                            generator="extractive")
-        ingest([docs], **settings.index_args())
+                            answerer="extractive")
+        ingest([docs], settings.index_config)
         pipeline = Pipeline(settings)
         assert "Liang Wenfeng" in pipeline.ask("Who founded DeepSeek?").answer
         server.stop()

@@ -14,7 +14,7 @@ from rag import Pipeline, Settings
 from rag.answer import TextDelta
 from rag.llm import packaged_model_installed
 
-pytestmark = pytest.mark.skipif(not packaged_model_installed(), reason="the local model is not installed")
+pytestmark = [pytest.mark.llm, pytest.mark.skipif(not packaged_model_installed(), reason="the local model is not installed")]
 
 TARGET = "Which university did Liang attend?"  # the question of the issue
 ANSWERED = "How much did DeepSeek say it spent to train the V3 model?"  # answered, with a citation
@@ -40,7 +40,7 @@ def outcome(pipeline: Pipeline, question: str, history=None) -> dict:
 
 
 def test_an_answer_does_not_depend_on_the_questions_asked_before(seed_home):
-    pipeline = Pipeline(Settings(home=seed_home, generator="local"))
+    pipeline = Pipeline(Settings(home=seed_home, answerer="local"))
     target = outcome(pipeline, TARGET)
     answered = outcome(pipeline, ANSWERED)
     assert not answered["refused"] and answered["citations"], answered

@@ -1,16 +1,23 @@
 """The chat's behaviour without a browser: streaming turns, answerers offered, safety settings."""
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
 import pytest
 from click.testing import CliRunner
+from gradio_client import Client
 from pydantic import ValidationError
 
-import ui.app
-import ui.chat
 from rag import Pipeline, Settings
 from rag.cli import cli
 from ui.app import exposure_warning
 from rag import answerers
-from rag.llm import ModelError
+from rag.errors import AnswererError
 from ui.chat import Chat
 
 
@@ -38,7 +45,7 @@ def test_problems_show_as_a_message_in_the_chat(seed_pipeline, tmp_path):
     *_, (_, messages, history) = Chat(seed_pipeline).turn("x" * 5000, [], [], "extractive", 5)
     assert "rag-error" in messages[-1]["content"] and "too long" in messages[-1]["content"]
     assert history == []
-    empty = Chat(Pipeline(Settings(home=tmp_path / "nothing", generator="extractive")))
+    empty = Chat(Pipeline(Settings(home=tmp_path / "nothing", answerer="extractive")))
     *_, (_, messages, _) = empty.turn("Who founded DeepSeek?", [], [], "extractive", 5)
     assert "No documents are indexed yet" in messages[-1]["content"]
     assert list(empty.turn("   ", ["kept"], [], "extractive", 5)) == [("   ", ["kept"], [])]
@@ -55,14 +62,14 @@ def test_answerers_offered_are_those_that_can_run(monkeypatch):
 
 def test_auto_is_the_best_measured_answerer_that_can_run(monkeypatch):
     monkeypatch.setattr(answerers.llm, "packaged_model_installed", lambda: True)
-    assert answerers.resolve(Settings(generator="auto")) == "verified"
+    assert answerers.resolve(Settings(answerer="auto")) == "verified"
     monkeypatch.setattr(answerers.llm, "packaged_model_installed", lambda: False)
-    assert answerers.resolve(Settings(generator="auto")) == "extractive"
+    assert answerers.resolve(Settings(answerer="auto")) == "extractive"
 
 
 def test_an_answerer_that_cannot_run_is_a_clear_error():
-    with pytest.raises(ModelError, match="needs RAG_OPENAI_BASE_URL"):
-        answerers.resolve(Settings(generator="openai"))
+    with pytest.raises(AnswererError, match="needs RAG_OPENAI_BASE_URL"):
+        answerers.resolve(Settings(answerer="openai"))
 
 
 @pytest.mark.parametrize(
@@ -99,18 +106,67 @@ def test_web_chat_settings_defaults_and_auth_format(monkeypatch):
             Settings()
 
 
-def test_rag_serve_builds_the_app_from_settings_and_warns_when_exposed(monkeypatch):
-    served = []
-    monkeypatch.delenv("RAG_UI_AUTH", raising=False)
-    monkeypatch.setattr(ui.app, "build_app", lambda settings: settings)
-    monkeypatch.setattr(ui.app, "launch", lambda app, settings: served.append(settings))
-    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "9000"])
-    assert result.exit_code == 0, result.output
-    assert (served[0].ui_host, served[0].ui_port) == ("0.0.0.0", 9000)
-    assert "Warning: serving on 0.0.0.0 without a login" in result.output
-    monkeypatch.setenv("RAG_UI_AUTH", "reader:secret")
-    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])
-    assert "Warning" not in result.output and served[1].ui_auth == "reader:secret"
+SERVE_SECONDS = 120
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def answers_http(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def exposed_server(seed_home, tmp_path_factory):
+    """The real `rag serve` (the installed entry point) over the seed index, bound to every
+    address without a login: (its URL, the file its output goes to)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("rag-serve") / "output.txt"
+    env = {**os.environ, "RAG_HOME": str(seed_home), "RAG_ANSWERER": "extractive",
+           "RAG_UI_HOST": "0.0.0.0", "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("RAG_UI_AUTH", None)
+    with open(log, "w") as out:
+        process = subprocess.Popen([str(Path(sys.executable).with_name("rag")), "serve", "--port", str(port)],
+                                   env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVE_SECONDS
+        while not answers_http(url):
+            assert process.poll() is None, f"rag serve exited:\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"rag serve did not answer within {SERVE_SECONDS} s"
+            time.sleep(0.2)
+        yield url, log
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+@pytest.mark.slow  # starts `rag serve` (a fresh interpreter loading Gradio and the model: ~10 s)
+def test_rag_serve_warns_when_reachable_from_other_machines_without_login(exposed_server):
+    _, log = exposed_server
+    assert "Warning: serving on 0.0.0.0 without a login" in log.read_text()
+
+
+@pytest.mark.slow
+def test_rag_serve_serves_the_chat_page_on_its_port(exposed_server):
+    url, _ = exposed_server
+    assert '<meta property="og:title" content="rag-chat"' in httpx.get(url).text  # gr.Blocks(title=...)
+
+
+@pytest.mark.slow
+def test_rag_serve_answers_at_the_ask_endpoint(exposed_server):
+    url, _ = exposed_server
+    answer = Client(url, verbose=False).predict("Who founded DeepSeek?", api_name="/ask")
+    assert "Liang Wenfeng" in answer["answer"] and answer["citations"]
+
+
+def test_rag_serve_refuses_a_malformed_login_setting(monkeypatch):
     monkeypatch.setenv("RAG_UI_AUTH", "nocolon")
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code == 1 and "invalid RAG_UI_AUTH" in result.output

@@ -7,6 +7,7 @@ Screenshots go to tests/screenshots/ (git-ignored) so a person can look at what 
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,7 +17,7 @@ import pytest
 from gradio_client import Client
 from helpers import SEED
 
-from index import ingest
+from index import IndexConfig, ingest
 from rag import Pipeline
 from rag.settings import Settings
 from ui.app import build_app, launch
@@ -49,8 +50,8 @@ def start(settings: Settings):
 def chat_settings(tmp_path_factory) -> Settings:
     """Its own index of the seed article: the tests upload into it."""
     home = tmp_path_factory.mktemp("ui-home")
-    assert ingest([str(SEED)], home=home).added == 1
-    return Settings(home=home, generator="extractive", ui_host="127.0.0.1", ui_auth=None)
+    assert ingest([str(SEED)], IndexConfig(home)).added == 1
+    return Settings(home=home, answerer="extractive", ui_host="127.0.0.1", ui_auth=None)
 
 
 @pytest.fixture(scope="session")
@@ -127,6 +128,7 @@ def screenshot(browser, name: str) -> None:
     assert browser.save_screenshot(str(SCREENSHOTS / name))
 
 
+@pytest.mark.browser
 def test_seed_question_shows_the_answer_with_its_highlighted_source(page):
     assert [e.text for e in page.find_elements(*css("#chat button.example"))][:2] == [
         "How much market value did Nvidia lose?",
@@ -148,6 +150,7 @@ def test_seed_question_shows_the_answer_with_its_highlighted_source(page):
     screenshot(page, "seed-answer.png")
 
 
+@pytest.mark.browser
 def test_follow_ups_use_the_conversation_and_a_new_one_forgets_it(page):
     page.find_elements(*css("#chat button.example"))[1].click()  # "Who founded DeepSeek?"
     wait_for(page, lambda: len(finished_turns(page)) == 1)
@@ -165,6 +168,7 @@ def test_follow_ups_use_the_conversation_and_a_new_one_forgets_it(page):
     screenshot(page, "refusal.png")
 
 
+@pytest.mark.browser
 def test_upload_is_indexed_then_answerable_then_removable(page, tmp_path):
     good = tmp_path / "keeper-log.txt"
     good.write_text("Keeper's log. The lighthouse cat is called Biscuit and sleeps by the lamp.\n")
@@ -191,11 +195,12 @@ def test_upload_is_indexed_then_answerable_then_removable(page, tmp_path):
     assert "Biscuit" not in ask(page, "What is the lighthouse cat called?").text
 
 
+@pytest.mark.browser
 def test_hostile_document_text_renders_inert(page, chat_settings, tmp_path):
     for name in ("pirate-ledger.txt", "pirate-ledger.md"):
         (tmp_path / name).write_text(HOSTILE)
     report = ingest([str(tmp_path / "pirate-ledger.txt"), str(tmp_path / "pirate-ledger.md")],
-                    **chat_settings.index_args())
+                    chat_settings.index_config)
     assert report.errors == [] and report.added == 2
     turn = ask(page, 'Where is the treasure map hidden? <img src=x onerror="window.__pwned=4">')
     assert "old oak tree" in turn.find_element(*css(".rag-answer")).text
@@ -212,6 +217,7 @@ def test_hostile_document_text_renders_inert(page, chat_settings, tmp_path):
     assert 'Where is the treasure map hidden? <img src=x onerror="window.__pwned=4">' in shown
 
 
+@pytest.mark.browser
 def test_the_page_loads_nothing_from_other_hosts(page, chat_app, chat_url):
     assert chat_app.analytics_enabled is False
     ask(page, "Who founded DeepSeek?")
@@ -234,7 +240,7 @@ def test_ask_endpoint_returns_the_answer_dict(chat_url, chat_settings):
     expected = Pipeline(chat_settings).ask("Who founded DeepSeek?").to_dict()
     assert set(result) == set(expected)
     assert "Liang Wenfeng" in result["answer"] and not result["refused"]
-    for key in ("answer", "citations", "passages", "generator"):
+    for key in ("answer", "citations", "passages", "answerer"):
         assert result[key] == json.loads(json.dumps(expected[key]))
     with pytest.raises(Exception, match="the question is empty"):
         client.predict("   ", api_name="/ask")
@@ -257,10 +263,21 @@ def test_login_is_required_when_auth_is_set(chat_settings):
         app.close()
 
 
+def peak_overlap(spans: list[tuple[float, float]]) -> int:
+    """The most (start, end) spans open at one moment."""
+    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    open_now = peak = 0
+    for _, step in events:  # at equal times an end (-1) sorts first: touching spans do not overlap
+        open_now += step
+        peak = max(peak, open_now)
+    return peak
 
-def test_twenty_concurrent_clients_while_an_upload_is_indexed(chat_url, chat_settings, tmp_path):
-    """20 gradio clients ask seed questions in parallel while a document is being indexed:
-    no errors, every answer cited; the p95 latency is printed."""
+
+@pytest.mark.slow  # 60 answers while 3,000 sentences are indexed: ~20 s
+def test_twenty_concurrent_clients_while_an_upload_is_indexed(chat_url, chat_settings, tmp_path, monkeypatch):
+    """20 gradio clients ask 3 seed questions each while a document is being indexed. The
+    server's answers are timed where they are computed (the server runs in this process), so
+    the test sees how many ran at once: as many as there are cores, not one at a time."""
     import statistics
     import threading
     import time
@@ -268,33 +285,70 @@ def test_twenty_concurrent_clients_while_an_upload_is_indexed(chat_url, chat_set
 
     from ui.uploads import add_documents
 
+    clients, cores = 20, os.cpu_count() or 1
     questions = ["Who founded DeepSeek?", "How much market value did Nvidia lose?",
                  "Which Japanese companies saw their shares fall?"]
+    computed: list[tuple[float, float]] = []  # (start, end) of each answer the server computed
+    ask = Pipeline.ask
+
+    def timed_ask(self, *args, **options):
+        started = time.perf_counter()
+        try:
+            return ask(self, *args, **options)
+        finally:
+            computed.append((started, time.perf_counter()))  # list.append is atomic
+
+    monkeypatch.setattr(Pipeline, "ask", timed_ask)
+
+    def timed_predict(client: Client, question: str) -> tuple[float, dict]:
+        started = time.perf_counter()
+        answer = client.predict(question, api_name="/ask")
+        return time.perf_counter() - started, answer
+
+    # One client alone, after a first round that warms every cache: what an answer costs.
+    alone = Client(chat_url, verbose=False)
+    for question in questions:
+        timed_predict(alone, question)
+    single = max(timed_predict(alone, question)[0] for question in questions)
+
     upload = tmp_path / "harbour-log.txt"
     upload.write_text(" ".join(f"Ship {i} entered the harbour at dawn with a cargo of tea." for i in range(3000)))
-    uploaded = []
-    indexer = threading.Thread(target=lambda: uploaded.extend(add_documents([(upload.name, upload)], chat_settings)))
+    uploaded, indexing = [], {}
+
+    def index_upload():
+        indexing["start"] = time.perf_counter()
+        uploaded.extend(add_documents([(upload.name, upload)], Pipeline(chat_settings)))
+        indexing["end"] = time.perf_counter()
 
     def client_session(_: int) -> list[tuple[float, dict]]:
         client = Client(chat_url, verbose=False)
-        results = []
-        for question in questions:
-            started = time.perf_counter()
-            answer = client.predict(question, api_name="/ask")
-            results.append((time.perf_counter() - started, answer))
-        return results
+        return [timed_predict(client, question) for question in questions]
 
+    indexer = threading.Thread(target=index_upload)
+    computed.clear()
     indexer.start()
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        sessions = list(pool.map(client_session, range(20)))
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        sessions = list(pool.map(client_session, range(clients)))
     indexer.join(timeout=300)
+
     answers = [answer for session in sessions for _, answer in session]
     latencies = sorted(seconds for session in sessions for seconds, _ in session)
-    assert len(answers) == 60
+    p95 = latencies[round(0.95 * (len(latencies) - 1))]
+    during_upload = [s for s, _ in computed if indexing["start"] < s < indexing.get("end", float("inf"))]
+    print(f"\n{clients} clients x {len(questions)} questions during an upload: one answer alone "
+          f"{single:.3f} s; p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s; "
+          f"{peak_overlap(computed)} answers at once at most, {len(during_upload)} begun while indexing "
+          f"({indexing.get('end', 0) - indexing['start']:.1f} s)")
+    assert len(answers) == clients * len(questions)
     assert all(not a["refused"] and a["citations"] for a in answers)
     assert uploaded and uploaded[0].ok, uploaded
-    p95 = latencies[round(0.95 * (len(latencies) - 1))]
-    print(f"\n20 clients x 3 questions during an upload: p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s")
+    assert during_upload, "no answer was computed while the upload was being indexed"
+    # Answers did not wait in one queue: as many ran at once as the queue allows, one per core.
+    assert min(2, cores) <= peak_overlap(computed) <= cores
+    # Each client has one question in flight, so a question waits at most for the other
+    # clients' answers, served `cores` at a time, each costing what one alone did; 6x covers
+    # the indexer and the client threads taking CPU from them (2.1-2.6x measured, 2 cores).
+    assert p95 <= 6 * single * clients / cores
 
 
 def test_the_server_serves_no_files_outside_its_area_and_leaks_no_paths(chat_url, chat_settings):

@@ -2,19 +2,18 @@
 
 import pytest
 
-from index import ingest, open_index
-from rag.settings import Settings
+from rag import Pipeline, Settings
 from ui import uploads
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
+def pipeline(tmp_path) -> Pipeline:
     """An index holding one document, and a 1 MB upload limit."""
-    home = tmp_path / "home"
     kept = tmp_path / "kept.txt"
     kept.write_text("The harbour master rings the bell at noon every day.")
-    assert ingest([str(kept)], home=home).added == 1
-    return Settings(home=home, max_upload_mb=1, generator="extractive")
+    pipeline = Pipeline(Settings(home=tmp_path / "home", max_upload_mb=1, answerer="extractive"))
+    assert pipeline.ingest([str(kept)]).added == 1
+    return pipeline
 
 
 def received(tmp_path, name: str, data: bytes):
@@ -25,12 +24,12 @@ def received(tmp_path, name: str, data: bytes):
     return name, path
 
 
-def indexed(settings) -> dict:
-    return open_index(settings.home).catalog.documents()
+def indexed(pipeline) -> list[str]:
+    return sorted(pipeline.documents())
 
 
-def test_bad_uploads_get_clear_messages_and_lose_nothing(settings, tmp_path):
-    before = indexed(settings)
+def test_bad_uploads_get_clear_messages_and_lose_nothing(pipeline, tmp_path):
+    before = indexed(pipeline)
     results = uploads.add_documents(
         [
             received(tmp_path, "tool.exe", b"MZ\x90\x00"),
@@ -39,7 +38,7 @@ def test_bad_uploads_get_clear_messages_and_lose_nothing(settings, tmp_path):
             received(tmp_path, "empty.md", b""),
             received(tmp_path, "binary.txt", bytes(range(256)) * 8),
         ],
-        settings,
+        pipeline,
     )
     messages = {r.name: r.message for r in results}
     assert not any(r.ok for r in results)
@@ -48,19 +47,19 @@ def test_bad_uploads_get_clear_messages_and_lose_nothing(settings, tmp_path):
     assert messages["big.txt"] == "the file is too large (1.0 MB; the limit is 1 MB)"
     assert messages["empty.md"] == "the file is empty"
     assert messages["binary.txt"].startswith("not indexed: ") and "binary" in messages["binary.txt"]
-    assert indexed(settings) == before
-    assert list(uploads.upload_folder(settings).glob("*")) == []  # the failed file is not kept
+    assert indexed(pipeline) == before
+    assert list(uploads.upload_folder(pipeline.settings).glob("*")) == []  # the failed file is not kept
 
 
-def test_names_with_path_parts_stay_inside_the_upload_folder(settings, tmp_path):
+def test_names_with_path_parts_stay_inside_the_upload_folder(pipeline, tmp_path):
     results = uploads.add_documents(
-        [received(tmp_path, "../../evil.txt", b"The evil twin hides in the attic of the mill.")], settings
+        [received(tmp_path, "../../evil.txt", b"The evil twin hides in the attic of the mill.")], pipeline
     )
     assert results == [uploads.UploadResult("evil.txt", True, "indexed")]
-    stored = uploads.upload_folder(settings) / "evil.txt"
-    assert stored.exists() and str(stored) in indexed(settings)
-    assert not (settings.home / "evil.txt").exists() and not (settings.home.parent / "evil.txt").exists()
-    assert len(indexed(settings)) == 2  # the document indexed before is still there
+    stored = uploads.upload_folder(pipeline.settings) / "evil.txt"
+    assert stored.exists() and str(stored) in indexed(pipeline)
+    assert not (pipeline.settings.home / "evil.txt").exists() and not (pipeline.settings.home.parent / "evil.txt").exists()
+    assert len(indexed(pipeline)) == 2  # the document indexed before is still there
 
 
 @pytest.mark.parametrize(
@@ -81,37 +80,37 @@ def test_safe_name(sent, saved):
     assert uploads.safe_name(sent) == saved
 
 
-def test_a_new_file_under_a_taken_name_is_kept_beside_the_old_one(settings, tmp_path):
+def test_a_new_file_under_a_taken_name_is_kept_beside_the_old_one(pipeline, tmp_path):
     first = received(tmp_path, "notes.txt", b"Version one says the ferry leaves at seven.")
-    assert uploads.add_documents([first], settings)[0].message == "indexed"
+    assert uploads.add_documents([first], pipeline)[0].message == "indexed"
     second = (first[0], tmp_path / "v2.txt")
     second[1].write_bytes(b"Version two says the ferry leaves at eight.")
-    assert uploads.add_documents([second], settings)[0].message == "indexed as notes-2.txt"
-    assert uploads.add_documents([first], settings)[0].message == "already indexed"
-    folder = uploads.upload_folder(settings)
-    assert {str(folder / "notes.txt"), str(folder / "notes-2.txt")} <= set(indexed(settings))
+    assert uploads.add_documents([second], pipeline)[0].message == "indexed as notes-2.txt"
+    assert uploads.add_documents([first], pipeline)[0].message == "already indexed"
+    folder = uploads.upload_folder(pipeline.settings)
+    assert {str(folder / "notes.txt"), str(folder / "notes-2.txt")} <= set(indexed(pipeline))
 
 
-def test_progress_is_reported_per_file(settings, tmp_path):
+def test_progress_is_reported_per_file(pipeline, tmp_path):
     seen = []
     uploads.add_documents(
         [received(tmp_path, "a.txt", b"Alpha text."), received(tmp_path, "b.exe", b"x")],
-        settings,
+        pipeline,
         on_progress=lambda done, total, name: seen.append((done, total, name)),
     )
     assert seen == [(0, 2, "a.txt"), (1, 2, "b.exe")]
 
 
-def test_removing_an_uploaded_document_deletes_its_file_and_nothing_else(settings, tmp_path):
-    uploads.add_documents([received(tmp_path, "gone.txt", b"This page will be removed soon.")], settings)
-    stored = uploads.upload_folder(settings) / "gone.txt"
-    assert uploads.remove_document(str(stored), settings) == "Removed gone.txt."
+def test_removing_an_uploaded_document_deletes_its_file_and_nothing_else(pipeline, tmp_path):
+    uploads.add_documents([received(tmp_path, "gone.txt", b"This page will be removed soon.")], pipeline)
+    stored = uploads.upload_folder(pipeline.settings) / "gone.txt"
+    assert uploads.remove_document(str(stored), pipeline) == "Removed gone.txt."
     assert not stored.exists()
-    assert [source.endswith("kept.txt") for source in indexed(settings)] == [True]
-    kept = next(iter(indexed(settings)))
-    assert uploads.remove_document(kept, settings) == "Removed kept.txt."
+    assert [source.endswith("kept.txt") for source in indexed(pipeline)] == [True]
+    kept = next(iter(indexed(pipeline)))
+    assert uploads.remove_document(kept, pipeline) == "Removed kept.txt."
     assert (tmp_path / "kept.txt").exists()  # not an upload: only taken out of the index
-    assert uploads.remove_document(kept, settings) == "kept.txt was not indexed."
+    assert uploads.remove_document(kept, pipeline) == "kept.txt was not indexed."
 
 
 def test_documents_are_listed_by_name_and_by_path_when_names_clash():

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
-from index.loaders import SUPPORTED_SUFFIXES
+from rag import SUPPORTED_SUFFIXES, Pipeline, RagError, Settings
 from rag import answerers
-from rag.pipeline import Pipeline
-from rag.settings import Settings
 from ui.chat import Chat
 
 EXAMPLES = [
@@ -108,12 +107,16 @@ def _layout(settings: Settings, documents: list[tuple[str, str]]) -> Page:
 
 
 def _wire(app: gr.Blocks, page: Page, chat: Chat) -> None:
-    # Questions share one queue (so do index writes): one answer is computed at a time.
+    # Questions share one queue that answers as many at once as there are cores: an
+    # extractive answer is mostly SQLite and numpy, and the local model takes one request
+    # at a time behind its own lock (rag/llm.py). Gradio gives a queue the lowest limit of
+    # its events, so every answering event sets it. Index writes share a queue of one.
+    answering = {"concurrency_id": "answer", "concurrency_limit": os.cpu_count() or 1}
     turn = {
         "fn": chat.turn,
         "inputs": [page.question, page.chatbot, page.history, page.answerer, page.k],
         "outputs": [page.question, page.chatbot, page.history],
-        "concurrency_id": "answer",
+        **answering,
         **PRIVATE,
     }
     page.question.submit(**turn)
@@ -130,7 +133,7 @@ def _wire(app: gr.Blocks, page: Page, chat: Chat) -> None:
         concurrency_id="index", **PRIVATE,
     )
     app.load(chat.documents, None, page.documents, **PRIVATE)
-    gr.api(chat.ask, api_name="ask", concurrency_id="answer")
+    gr.api(chat.ask, api_name="ask", **answering)
 
 
 def launch(app: gr.Blocks, settings: Settings, **options):
@@ -153,11 +156,19 @@ def exposure_warning(settings: Settings) -> str | None:
     )
 
 
+class ServeError(RagError):
+    """The web chat cannot listen where it is configured to (the port is taken, say)."""
+
+
 def serve(settings: Settings) -> None:
     warning = exposure_warning(settings)
     if warning:
         print(warning, flush=True)
-    launch(build_app(settings), settings)
+    app = build_app(settings)
+    try:
+        launch(app, settings)
+    except OSError as exc:
+        raise ServeError(f"cannot serve on {settings.ui_host}:{settings.ui_port}: {exc}") from exc
 
 
 def _is_loopback(host: str) -> bool:

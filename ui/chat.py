@@ -8,11 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from index import NoIndexError, StoreError
-from rag import llm
-from rag.answer import TextDelta
-from rag.pipeline import Pipeline, QuestionError
-from rag.settings import Settings
+from rag import NoIndexError, Pipeline, RagError, TextDelta
 from ui import render, uploads
 
 EMPTY_INDEX = "No documents are indexed yet: upload some in the Documents panel."
@@ -36,7 +32,7 @@ class Chat:
         yield "", [*shown, _assistant(render.pending_html(""))], history
         text, answer = "", None
         try:
-            for piece in self.pipeline.ask_stream(question, history=history, k=int(k), generator=answerer):
+            for piece in self.pipeline.ask_stream(question, history=history, k=int(k), answerer=answerer):
                 if isinstance(piece, TextDelta):
                     text += piece.text
                     yield "", [*shown, _assistant(render.pending_html(text))], history
@@ -45,7 +41,7 @@ class Chat:
         except NoIndexError:
             yield "", [*shown, _assistant(render.error_html(EMPTY_INDEX))], history
             return
-        except (QuestionError, StoreError, llm.ModelError) as exc:
+        except RagError as exc:
             yield "", [*shown, _assistant(render.error_html(f"Could not answer: {exc}"))], history
             return
         content = render.answer_html(answer, self._document_text)
@@ -59,7 +55,7 @@ class Chat:
             return self.pipeline.ask(question).to_dict()
         except NoIndexError as exc:
             raise gr.Error(EMPTY_INDEX) from exc
-        except (QuestionError, StoreError, llm.ModelError) as exc:
+        except RagError as exc:
             raise gr.Error(str(exc)) from exc
 
     def upload(self, paths: list[str] | None, progress=gr.Progress()):
@@ -69,14 +65,14 @@ class Chat:
             progress((done, total), desc=f"Indexing {name}", unit="files")
 
         files = [(Path(path).name, Path(path)) for path in paths or []]
-        results = uploads.add_documents(files, self.settings, on_progress)
+        results = uploads.add_documents(files, self.pipeline, on_progress)
         return None, render.upload_report_html(results), self.documents()
 
     def remove(self, source: str | None):
         """-> (status, documents panel)"""
         if not source:
             return render.error_html("Choose a document to remove."), self.documents()
-        message = uploads.remove_document(source, self.settings)
+        message = uploads.remove_document(source, self.pipeline)
         return render.text_html(message, "rag-status"), self.documents()
 
     def documents(self) -> gr.Radio:
@@ -85,13 +81,13 @@ class Chat:
 
     def document_choices(self) -> list[tuple[str, str]]:
         try:
-            sources = list(self.pipeline.index.catalog.documents())
+            sources = self.pipeline.documents()
         except NoIndexError:
             sources = []
         return uploads.indexed_documents(sources)
 
     def _document_text(self, source: str) -> str | None:
-        return self.pipeline.index.catalog.document_text(source)
+        return self.pipeline.document_text(source)
 
 
 def _assistant(content: str) -> dict:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import click
-from pydantic import ValidationError
 
-from index import StoreError
-from rag.settings import Settings
+from rag import RagError, Settings
 
 
 @click.command()
@@ -18,14 +16,6 @@ def serve(host: str | None, port: int | None) -> None:
 
     overrides = {name: value for name, value in (("ui_host", host), ("ui_port", port)) if value is not None}
     try:
-        settings = Settings(**overrides)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = Settings.model_fields[error["loc"][0]]
-        raise click.ClickException(
-            f"invalid RAG_{str(error['loc'][0]).upper()}: {error['msg']} ({field.description})"
-        ) from None
-    try:
-        serve_chat(settings)
-    except (StoreError, OSError) as exc:
+        serve_chat(Settings.from_env(**overrides))
+    except RagError as exc:
         raise click.ClickException(str(exc)) from None

@@ -9,17 +9,15 @@ is highlighted where it was actually cited.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from rag.answer import Answer, Passage
+from rag.answer import CITATION_MARK, Answer, Passage
 
 EXCERPT_CHARS = 240  # passage text shown on each side of a cited span
 PREVIEW_CHARS = 480  # start of an uncited passage shown (closest passages of a refusal)
 NEIGHBOURHOOD_CHARS = 600  # document text shown around the passage when expanded
 WORD_CHARS = 40  # how far an excerpt's edge may move to end on a whole word
-_CITATION_MARK = re.compile(r"\[(\d+)\]")
 
 Span = tuple[int, int]  # document offsets [start, end)
 DocumentText = Callable[[str], str | None]
@@ -122,7 +120,7 @@ def _strong(text: str, offset: int, short: Span | None) -> str:
 
 
 def _with_citation_refs(text: str) -> str:
-    return _CITATION_MARK.sub(r'<span class="rag-ref">[\1]</span>', html.escape(text))
+    return CITATION_MARK.sub(r'<span class="rag-ref">[\1]</span>', html.escape(text))
 
 
 def _notes(answer: Answer) -> str:

@@ -17,8 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from index import StoreError, ingest, remove
-from index.loaders import SUPPORTED_SUFFIXES
+from rag import SUPPORTED_SUFFIXES, Pipeline, StoreError
 from rag.settings import Settings
 
 MAX_NAME_CHARS = 120
@@ -86,7 +85,7 @@ def store(path: Path, folder: Path, name: str) -> tuple[Path, bool]:
 
 def add_documents(
     files: list[tuple[str, Path]],
-    settings: Settings,
+    pipeline: Pipeline,
     on_progress: Callable[[int, int, str], None] = lambda done, total, name: None,
 ) -> list[UploadResult]:
     """Index uploaded files, given as (name the browser sent, path of the received file)."""
@@ -94,17 +93,18 @@ def add_documents(
     for done, (sent_name, path) in enumerate(files):
         name = safe_name(sent_name)
         on_progress(done, len(files), name)
-        results.append(_add_one(name, Path(path), settings))
+        results.append(_add_one(name, Path(path), pipeline))
     return results
 
 
-def _add_one(name: str, path: Path, settings: Settings) -> UploadResult:
+def _add_one(name: str, path: Path, pipeline: Pipeline) -> UploadResult:
+    settings = pipeline.settings
     problem = problem_with(name, path, settings.max_upload_mb * 2**20)
     if problem:
         return UploadResult(name, False, problem)
     stored, created = store(path, upload_folder(settings), name)
     try:
-        report = ingest([str(stored)], **settings.index_args())
+        report = pipeline.ingest([str(stored)])
         error = report.errors[0]["error"] if report.errors else None
     except StoreError as exc:
         error = str(exc)
@@ -127,15 +127,13 @@ def indexed_documents(sources: list[str]) -> list[tuple[str, str]]:
     )
 
 
-def remove_document(source: str, settings: Settings) -> str:
+def remove_document(source: str, pipeline: Pipeline) -> str:
     """Take a document out of the index, and delete its file if it was uploaded here."""
-    args = settings.index_args()
-    del args["embed_model"]
     try:
-        removed = remove([source], **args)
+        removed = pipeline.remove([source])
     except StoreError as exc:
         return f"Could not remove {Path(source).name}: {exc}"
     path = Path(source)
-    if path.resolve().parent == upload_folder(settings).resolve():
+    if path.resolve().parent == upload_folder(pipeline.settings).resolve():
         path.unlink(missing_ok=True)
     return f"Removed {path.name}." if removed else f"{path.name} was not indexed."

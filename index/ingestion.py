@@ -13,6 +13,7 @@ from tqdm import tqdm
 from index import failpoints
 from index.catalog import NewChunk
 from index.chunking import Chunk, chunk_document
+from index.config import IndexConfig
 from index.embedding import Embedder, load_embedder
 from index.loaders import Document, LoadError, is_supported, load
 from index.store import Index, writing
@@ -39,16 +40,9 @@ class IngestReport:
 
 
 def ingest(
-    paths: list[str | Path],
-    *,
-    home: str | Path = ".rag",
-    embed_model: str | None = None,
-    chroma_host: str | None = None,
-    chroma_port: int | None = None,
-    rebuild: bool = False,
-    progress: bool = False,
+    paths: list[str | Path], config: IndexConfig, *, rebuild: bool = False, progress: bool = False
 ) -> IngestReport:
-    """Bring the index at `home` in step with the files under `paths`.
+    """Bring the index of `config` in step with the files under `paths`.
 
     Unchanged files cost a hash; changed ones are replaced; files gone from a given folder
     are removed. A file that fails to load is reported and its indexed version kept.
@@ -57,8 +51,8 @@ def ingest(
     report = IngestReport()
     roots = [str(p) for p in paths]
     files = _discover(roots, report)
-    embedder = load_embedder(embed_model)
-    with writing(Path(home), chroma_host, chroma_port, rebuild, lambda: embedder, progress) as index:
+    embedder = load_embedder(config.embed_model)
+    with writing(config, rebuild, lambda: embedder, progress) as index:
         index.check_model(embedder, claim=True)
         known = index.catalog.documents()
         batch: list[tuple[Document, list[Chunk]]] = []
@@ -87,15 +81,9 @@ def ingest(
     return report
 
 
-def remove(
-    sources: list[str],
-    *,
-    home: str | Path = ".rag",
-    chroma_host: str | None = None,
-    chroma_port: int | None = None,
-) -> list[str]:
+def remove(sources: list[str], config: IndexConfig) -> list[str]:
     """Remove documents from the index by source; returns the sources that were indexed."""
-    with writing(Path(home), chroma_host, chroma_port) as index:
+    with writing(config) as index:
         known = index.catalog.documents()
         present = [source for source in sources if source in known]
         if present:

@@ -11,9 +11,10 @@ import numpy as np
 matplotlib.use("Agg")  # files only: no display on a server or in CI
 import matplotlib.pyplot as plt  # noqa: E402
 
-from rag.metrics import STAGES, aurc, expected_calibration_error, flatten  # noqa: E402
-from rag.metrics import reliability as reliability_bins  # noqa: E402
-from rag.metrics import risk_coverage as risk_coverage_curve  # noqa: E402
+from rag.eval.metrics import STAGES, aurc, expected_calibration_error, flatten  # noqa: E402
+from rag.eval.metrics import reliability as reliability_bins  # noqa: E402
+from rag.eval.metrics import risk_coverage as risk_coverage_curve  # noqa: E402
+from rag.eval.records import QuestionRecord  # noqa: E402
 
 
 def metric_bars(summary: dict, path: Path) -> None:
@@ -28,16 +29,16 @@ def metric_bars(summary: dict, path: Path) -> None:
     bars = axes.barh(names, [shares[n] for n in names], color="#4c72b0")
     axes.bar_label(bars, fmt="%.3f", padding=3, fontsize=8)
     axes.set_xlim(0, 1.12)
-    axes.set_title(f"{summary['gold']}, {summary['generator']}: {summary['questions']} questions", fontsize=10)
+    axes.set_title(f"{summary['gold']}, {summary['answerer']}: {summary['questions']} questions", fontsize=10)
     _save(figure, path)
 
 
-def latency(summary: dict, records: list[dict], path: Path) -> None:
+def latency(summary: dict, records: list[QuestionRecord], path: Path) -> None:
     """Per-question time of each stage, with the summary's p50 and p95, on a log scale: a
     cached answer takes milliseconds, a cold start or a language model seconds."""
     figure, panels = plt.subplots(1, len(STAGES), figsize=(10, 3))
     for stage, axes in zip(STAGES, panels):
-        times = [max(r["timings_ms"][stage], 0.1) for r in records]  # a log axis has no 0
+        times = [max(r.timings_ms[stage], 0.1) for r in records]  # a log axis has no 0
         axes.hist(times, bins=np.geomspace(min(times), max(times) * 1.01, 30), color="#55a868")
         axes.set_xscale("log")
         for percentile, style in (("p50", "-"), ("p95", "--")):
@@ -50,10 +51,10 @@ def latency(summary: dict, records: list[dict], path: Path) -> None:
     _save(figure, path)
 
 
-def refusals(records: list[dict], path: Path) -> None:
+def refusals(records: list[QuestionRecord], path: Path) -> None:
     """The confusion matrix of refusing: gold answerable/unanswerable against answered/refused."""
-    rows = [[r for r in records if r["unanswerable"] == unanswerable] for unanswerable in (False, True)]
-    counts = [[sum(r["refused"] == refused for r in row) for refused in (False, True)] for row in rows]
+    rows = [[r for r in records if r.unanswerable == unanswerable] for unanswerable in (False, True)]
+    counts = [[sum(r.refused == refused for r in row) for refused in (False, True)] for row in rows]
     figure, axes = plt.subplots(figsize=(4.5, 3.6))
     axes.imshow([[c / max(1, sum(row)) for c in row] for row in counts], cmap="Blues", vmin=0, vmax=1)
     for i, row in enumerate(counts):
@@ -67,7 +68,7 @@ def refusals(records: list[dict], path: Path) -> None:
     _save(figure, path)
 
 
-def risk_coverage(records: list[dict], path: Path) -> None:
+def risk_coverage(records: list[QuestionRecord], path: Path) -> None:
     """The share of wrong answers against the share answered, refusing from the least
     confident up; the lower the curve, the better the confidence ranks answers."""
     curve = risk_coverage_curve(records)
@@ -85,7 +86,7 @@ def risk_coverage(records: list[dict], path: Path) -> None:
     _save(figure, path)
 
 
-def reliability(records: list[dict], path: Path) -> None:
+def reliability(records: list[QuestionRecord], path: Path) -> None:
     """Reliability diagram: per confidence bin, the share of answerable questions against the
     diagonal a calibrated confidence follows, with each bin's question count."""
     filled = [row for row in reliability_bins(records) if row["count"]]

@@ -1,0 +1,17 @@
+"""Where an index lives and what builds it: everything index/ is told from outside."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    home: Path = Path(".rag")
+    embed_model: str | None = None  # a sentence-transformers folder; None: the packaged model
+    chroma_host: str | None = None  # a Chroma server; None: Chroma embedded under `home`
+    chroma_port: int = 8000
+
+    def __post_init__(self):
+        object.__setattr__(self, "home", Path(self.home))
