@@ -78,8 +78,8 @@ class Pipeline:
         """The named answerer (default: the configured one), built on first use."""
         return self.answerers.get(name)
 
-    def ask_stream(self, question: str, *, history=None, k=None, answerer=None,
-                   generator=None) -> Iterator[TextDelta | Answer]:
+    def ask_stream(self, question: str, *, history: list[dict] | None = None, k: int | None = None,
+                   answerer: str | None = None, generator: str | None = None) -> Iterator[TextDelta | Answer]:
         """Yield the answer's text as it is produced, then the complete Answer. `generator`
         is the old name of `answerer`, still accepted."""
         started = time.perf_counter()
@@ -106,7 +106,8 @@ class Pipeline:
         yield Answer(question, draft.text, draft.refused, draft.citations, passages,
                      chosen.name, timings, checks, draft.confidence, draft.short_answer)
 
-    def ask(self, question: str, *, history=None, k=None, answerer=None, generator=None) -> Answer:
+    def ask(self, question: str, *, history: list[dict] | None = None, k: int | None = None,
+            answerer: str | None = None, generator: str | None = None) -> Answer:
         *_, answer = self.ask_stream(question, history=history, k=k, answerer=answerer, generator=generator)
         return answer
 
@@ -117,15 +118,15 @@ def pipeline_for(settings: Settings) -> Pipeline:
     return Pipeline(settings)
 
 
-def ask(question: str, *, history=None, k: int | None = None, answerer: str | None = None,
+def ask(question: str, *, history: list[dict] | None = None, k: int | None = None, answerer: str | None = None,
         generator: str | None = None) -> Answer:
     """Answer a question from the index configured by the `RAG_*` environment."""
     return pipeline_for(Settings.from_env()).ask(question, history=history, k=k, answerer=answerer,
                                                  generator=generator)
 
 
-def ask_stream(question: str, *, history=None, k: int | None = None, answerer: str | None = None,
-               generator: str | None = None) -> Iterator[TextDelta | Answer]:
+def ask_stream(question: str, *, history: list[dict] | None = None, k: int | None = None,
+               answerer: str | None = None, generator: str | None = None) -> Iterator[TextDelta | Answer]:
     """Like ask(), yielding text as it is generated and the complete Answer last."""
     yield from pipeline_for(Settings.from_env()).ask_stream(question, history=history, k=k, answerer=answerer,
                                                             generator=generator)
