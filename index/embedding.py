@@ -39,14 +39,16 @@ class Embedder:
     """Normalized embeddings from one sentence-transformers model folder.
 
     On a CPU, a mean-pooled BERT (the packaged MiniLM is one) runs on the torch-only
-    `BertEncoder`: the same vectors, ~1.5x the speed of `SentenceTransformer.encode`, and
-    no ~5 s import of sentence-transformers for a process that only asks questions. Other
+    `BertEncoder`. It is kept for starting fast, not for running fast: a fresh process
+    embeds its first question in 1.4 s against 5.75 s through sentence-transformers (4.1x;
+    no transformers import), while warm it is within 10% of sentence-transformers' float32
+    paths, torch.compile included (bench/encoders.py, bench/results/encoders.json). Other
     models, and GPUs, use sentence-transformers. Everything loads on first use, so an
     ingest with nothing new to embed costs no load.
     """
 
     # sentence-transformers' batch size: on 2 CPU cores, batches of 8 256-token chunks ran
-    # 1.3x faster than its default 32 (less memory traffic in attention).
+    # 1.14x faster than its default 32 (bench/encoders.py; less memory traffic in attention).
     batch_size = 8
 
     def __init__(self, model_path: str | None = None):
