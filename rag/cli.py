@@ -10,7 +10,13 @@ from pathlib import Path
 
 import click
 
+from index import check_index
+from index import ingest as run_ingest
+from rag.answer import TextDelta
 from rag.errors import RagError
+from rag.eval import eval_settings, evaluate, read_gold, summary_table, write_report
+from rag.eval import compare as compare_runs
+from rag.pipeline import pipeline_for
 from rag.settings import Settings
 
 EXIT_OK, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2
@@ -59,8 +65,6 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool) -> None:
     """Index files and folders (default: seeds/). Re-running embeds only what changed."""
-    from index import ingest as run_ingest
-
     try:
         report = run_ingest(list(paths) or ["seeds"], Settings.from_env().index_config, rebuild=rebuild,
                             progress=not as_json)
@@ -85,8 +89,6 @@ def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool) -> None:
 def check(repair: bool, as_json: bool) -> None:
     """Verify the whole index: every chunk's vector stored and found by itself, no stale
     vectors, keyword rows in step. Exits 0 when healthy (or repaired), 1 when not."""
-    from index import check_index
-
     try:
         report = check_index(Settings.from_env().index_config, repair=repair, progress=not as_json)
     except RagError as exc:
@@ -116,8 +118,6 @@ def _show(report, as_json: bool, lines: list[str]) -> None:
 @ANSWERER_OPTION
 def ask(question: str, as_json: bool, k: int | None, answerer: str | None) -> None:
     """Answer QUESTION from the indexed documents, citing the passages used."""
-    from rag.pipeline import pipeline_for
-
     try:
         stream = pipeline_for(Settings.from_env()).ask_stream(question, k=k, answerer=answerer)
         answer = _print_stream(stream, echo=not as_json)
@@ -163,9 +163,6 @@ def eval_command(gold: Path | None, corpus: Path | None, answerer: str | None, k
         return
     if gold is None:
         _fail("missing GOLD: a gold JSONL file, or a ClapNQ or SQuAD folder")
-    from rag.eval import eval_settings, evaluate, read_gold, summary_table, write_report
-    from rag.pipeline import pipeline_for
-
     try:
         gold_set = read_gold(gold)
         settings = eval_settings(gold_set, Settings.from_env(), corpus, progress=not as_json)
@@ -183,10 +180,8 @@ def eval_command(gold: Path | None, corpus: Path | None, answerer: str | None, k
 def _compare_runs(gold: Path | None, runs: tuple[Path, Path]) -> None:
     if gold:
         _fail("give GOLD or --compare A.json B.json, not both")
-    from rag.eval import compare
-
     try:
-        click.echo(compare(*runs))
+        click.echo(compare_runs(*runs))
     except RagError as exc:
         _fail(f"cannot compare: {exc}")
 
@@ -194,8 +189,6 @@ def _compare_runs(gold: Path | None, runs: tuple[Path, Path]) -> None:
 def _print_stream(stream, echo: bool):
     """Show generated text as it arrives, then the checked answer where checking changed
     it (a refusal, claims or citations removed): only the checked one is the answer."""
-    from rag.answer import TextDelta
-
     streamed = ""
     for event in stream:
         if isinstance(event, TextDelta):
