@@ -1,6 +1,7 @@
 """Uploads from the page: checked, kept inside RAG_HOME/uploads/, indexed without losing anything."""
 
 import pytest
+from helpers import snapshot
 
 from rag import Pipeline, Settings
 from ui import uploads
@@ -29,7 +30,7 @@ def indexed(pipeline) -> list[str]:
 
 
 def test_bad_uploads_get_clear_messages_and_lose_nothing(pipeline, tmp_path):
-    before = indexed(pipeline)
+    before = snapshot(pipeline.settings.home)
     results = uploads.add_documents(
         [
             received(tmp_path, "tool.exe", b"MZ\x90\x00"),
@@ -47,7 +48,7 @@ def test_bad_uploads_get_clear_messages_and_lose_nothing(pipeline, tmp_path):
     assert messages["big.txt"] == "the file is too large (1.0 MB; the limit is 1 MB)"
     assert messages["empty.md"] == "the file is empty"
     assert messages["binary.txt"].startswith("not indexed: ") and "binary" in messages["binary.txt"]
-    assert indexed(pipeline) == before
+    assert snapshot(pipeline.settings.home) == before  # every document's text, chunks and vectors
     assert list(uploads.upload_folder(pipeline.settings).glob("*")) == []  # the failed file is not kept
 
 
