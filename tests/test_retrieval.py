@@ -4,7 +4,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from index import load
 from index.catalog import StoredChunk
-from rag.retrieval import HybridRetriever, merge_passages, reciprocal_rank_fusion
+from rag.retrieval import merge_passages, reciprocal_rank_fusion
 
 
 def test_reciprocal_rank_fusion_weights_and_order():
