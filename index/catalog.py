@@ -22,13 +22,15 @@ from pathlib import Path
 import numpy as np
 
 from index import failpoints
+from index.embedding import SENTENCE_DTYPE, SentenceVectors
 from index.errors import NeedsMigrationError
 
 # float32, not float16: float16 halves the vectors' share of the file but a vector re-added
 # from the catalog would then differ from the one first embedded (README, Benchmarks, for
 # what float16 does to recall@10 and size).
 VECTOR_DTYPE = np.float32
-SCHEMA_VERSION = "2"
+# 2: vectors live here; 3: sentence vectors too.
+SCHEMA_VERSION = "3"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -66,6 +68,12 @@ ALTER TABLE chunks ADD COLUMN vector_id INTEGER;
 ALTER TABLE chunks ADD COLUMN vector BLOB;
 CREATE UNIQUE INDEX chunks_vector_id ON chunks(vector_id);
 """
+# Added to catalogs made before sentence vectors were kept; their chunks stay NULL, and the
+# extractive answerer embeds those sentences when asked (as it used to).
+SENTENCE_COLUMNS = """
+ALTER TABLE chunks ADD COLUMN sentence_spans BLOB;
+ALTER TABLE chunks ADD COLUMN sentence_vectors BLOB;
+"""
 
 # Words too common to rank anything; dropping them keeps OR queries fast on large indexes.
 STOPWORDS = frozenset(
@@ -100,6 +108,7 @@ class NewChunk:
     text: str
     text_hash: str
     vector: np.ndarray
+    sentences: SentenceVectors | None = None
 
 
 @dataclass(frozen=True)
@@ -133,8 +142,8 @@ class Catalog:
             self._create()
         elif self.get_meta("schema") != SCHEMA_VERSION:
             raise NeedsMigrationError(
-                f"the index in {path.parent} was built by an older version that kept vectors only "
-                "in Chroma: run `rag check --repair` (or any `rag ingest`) once to migrate it"
+                f"the index in {path.parent} was built by an older version: run `rag check --repair` "
+                "(or any `rag ingest`) once to migrate it"
             )
 
     def _create(self) -> None:
@@ -143,6 +152,8 @@ class Catalog:
             columns = {row[1] for row in self.db.execute("PRAGMA table_info(chunks)")}
             if "vector" not in columns:
                 self.db.executescript(VECTOR_COLUMNS)
+            if "sentence_vectors" not in columns:
+                self.db.executescript(SENTENCE_COLUMNS)
             if self.get_meta("schema") is None and not self.chunk_count():
                 self._set_meta("schema", SCHEMA_VERSION)
 
@@ -267,16 +278,33 @@ class Catalog:
             yield [r[0] for r in rows], np.stack([_unblob(r[1]) for r in rows])
             after = rows[-1][0]
 
-    def vectors_by_text_hash(self, hashes: list[str]) -> dict[str, np.ndarray]:
-        """A stored vector for each known text hash, to reuse instead of embedding again."""
+    def vectors_by_text_hash(self, hashes: list[str]) -> dict[str, tuple[np.ndarray, SentenceVectors | None]]:
+        """A stored vector and sentence vectors for each known text hash, to reuse instead
+        of embedding again."""
         found = {}
         for batch in _batches(hashes):
             rows = self.db.execute(
-                f"SELECT text_hash, vector FROM chunks WHERE text_hash IN ({_marks(batch)})"
-                " GROUP BY text_hash",
+                "SELECT text_hash, vector, sentence_spans, sentence_vectors FROM chunks"
+                f" WHERE text_hash IN ({_marks(batch)}) GROUP BY text_hash",
                 batch,
             )
-            found.update((h, _unblob(blob)) for h, blob in rows)
+            found.update((h, (_unblob(blob), _sentences(spans, vectors))) for h, blob, spans, vectors in rows)
+        return found
+
+    def sentence_vectors(self, source: str, start: int, end: int) -> dict[tuple[int, int], np.ndarray]:
+        """The stored vectors of sentences inside source's text[start:end], by their offsets
+        in the document; a sentence that two overlapping chunks hold comes from the first."""
+        found: dict[tuple[int, int], np.ndarray] = {}
+        rows = self.db.execute(
+            "SELECT start, sentence_spans, sentence_vectors FROM chunks"
+            " WHERE source = ? AND start < ? AND end > ? AND sentence_vectors IS NOT NULL ORDER BY start",
+            (source, end, start),
+        )
+        for chunk_start, spans, vectors in rows:
+            sentences = _sentences(spans, vectors)
+            for (s, e), vector in zip(sentences.spans + chunk_start, sentences.vectors):
+                if start <= s and e <= end and vector.any():
+                    found.setdefault((int(s), int(e)), vector)
         return found
 
     def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
@@ -353,11 +381,12 @@ class Catalog:
             (doc.source, doc.sha256, doc.text, pages, len(chunks)),
         )
         for chunk, vector_id in zip(chunks, self._new_vector_ids(len(chunks))):
+            spans, vectors = _sentence_blobs(chunk.sentences)
             cursor = self.db.execute(
-                "INSERT INTO chunks (id, source, chunk, start, end, page, sha256, text_hash, vector_id, vector)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO chunks (id, source, chunk, start, end, page, sha256, text_hash, vector_id, vector,"
+                " sentence_spans, sentence_vectors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (chunk.id, doc.source, chunk.chunk, chunk.start, chunk.end, chunk.page,
-                 doc.sha256, chunk.text_hash, vector_id, _blob(chunk.vector)),
+                 doc.sha256, chunk.text_hash, vector_id, _blob(chunk.vector), spans, vectors),
             )
             self.db.execute(
                 "INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (cursor.lastrowid, chunk.text)
@@ -400,6 +429,21 @@ class Catalog:
                 self.db.execute("UPDATE chunks SET vector_id = ?, vector = ? WHERE id = ?",
                                 (vector_id, _blob(vector), chunk_id))
 
+    def chunks_without_sentences(self, batch: int):
+        """Chunks with no sentence vectors (an index made before they were kept), in batches."""
+        while True:
+            ids = [r[0] for r in self.db.execute(
+                "SELECT id FROM chunks WHERE sentence_vectors IS NULL LIMIT ?", (batch,))]
+            if not ids:
+                return
+            yield list(self.chunks(ids).values())
+
+    def store_sentence_vectors(self, sentences: dict[str, SentenceVectors]) -> None:
+        with self.db:
+            for chunk_id, vectors in sentences.items():
+                self.db.execute("UPDATE chunks SET sentence_spans = ?, sentence_vectors = ? WHERE id = ?",
+                                (*_sentence_blobs(vectors), chunk_id))
+
     def finish_migration(self) -> None:
         with self.db:
             self.db.execute("DROP TABLE IF EXISTS pending")
@@ -413,6 +457,20 @@ def _blob(vector: np.ndarray) -> bytes:
 
 def _unblob(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype=VECTOR_DTYPE)
+
+
+def _sentence_blobs(sentences: SentenceVectors | None) -> tuple[bytes | None, bytes | None]:
+    if sentences is None:
+        return None, None
+    return (np.ascontiguousarray(sentences.spans, np.int32).tobytes(),
+            np.ascontiguousarray(sentences.vectors, SENTENCE_DTYPE).tobytes())
+
+
+def _sentences(spans: bytes | None, vectors: bytes | None) -> SentenceVectors | None:
+    if spans is None or vectors is None:
+        return None
+    offsets = np.frombuffer(spans, np.int32).reshape(-1, 2)
+    return SentenceVectors(offsets, np.frombuffer(vectors, SENTENCE_DTYPE).reshape(len(offsets), -1))
 
 
 def _marks(batch: list) -> str:

@@ -23,9 +23,27 @@ _ABBREVIATION = re.compile(
 
 
 class Tokenizer(Protocol):
-    """The part of a Hugging Face fast tokenizer the chunker uses."""
+    """What the chunker asks of a model's tokenizer, special tokens left out."""
 
-    def __call__(self, text: list[str], **kwargs) -> dict: ...
+    def counts(self, texts: list[str]) -> list[int]: ...
+
+    def offsets(self, text: str) -> list[tuple[int, int]]: ...
+
+
+class TokenCounter:
+    """A `tokenizers.Tokenizer` (a model's tokenizer.json) as the chunker's Tokenizer: no
+    truncation, no padding, no special tokens, so it counts every token the model sees."""
+
+    def __init__(self, tokenizer):
+        self._tokenizer = type(tokenizer).from_str(tokenizer.to_str())  # a copy: settings change below
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+
+    def counts(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self._tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+    def offsets(self, text: str) -> list[tuple[int, int]]:
+        return self._tokenizer.encode(text, add_special_tokens=False).offsets
 
 
 @dataclass(frozen=True)
@@ -82,13 +100,10 @@ def _units(text: str, start: int, end: int, tokenizer: Tokenizer, max_tokens: in
     on huge files; a sentence longer than max_tokens is cut into pieces."""
     spans = iter_sentence_spans(text, start, end)
     while batch := list(itertools.islice(spans, window)):
-        counts = tokenizer(
-            [text[s:e] for s, e in batch], add_special_tokens=False, verbose=False,
-            return_attention_mask=False, return_token_type_ids=False,
-        )["input_ids"]
-        for (s, e), ids in zip(batch, counts):
-            if len(ids) <= max_tokens:
-                yield s, e, len(ids)
+        counts = tokenizer.counts([text[s:e] for s, e in batch])
+        for (s, e), count in zip(batch, counts):
+            if count <= max_tokens:
+                yield s, e, count
             else:
                 yield from _cut_long_sentence(text, s, e, tokenizer, max_tokens)
 
@@ -96,9 +111,7 @@ def _units(text: str, start: int, end: int, tokenizer: Tokenizer, max_tokens: in
 def _cut_long_sentence(text: str, base: int, end: int, tokenizer: Tokenizer, max_tokens: int):
     """Pieces of at most max_tokens, cut where whitespace separates two tokens when possible;
     each piece is re-tokenized, since a cut inside a word changes how its rest tokenizes."""
-    offsets = tokenizer(
-        text[base:end], add_special_tokens=False, return_offsets_mapping=True, verbose=False
-    )["offset_mapping"]
+    offsets = tokenizer.offsets(text[base:end])
     first = 0
     while first < len(offsets):
         last = min(first + max_tokens, len(offsets))
@@ -106,7 +119,7 @@ def _cut_long_sentence(text: str, base: int, end: int, tokenizer: Tokenizer, max
             last = next((i for i in range(last, first, -1) if offsets[i][0] > offsets[i - 1][1]), last)
         while True:
             start, end = base + offsets[first][0], base + offsets[last - 1][1]
-            count = len(tokenizer(text[start:end], add_special_tokens=False, verbose=False)["input_ids"])
+            count = tokenizer.counts([text[start:end]])[0]
             if count <= max_tokens or last - first == 1:
                 break
             last -= count - max_tokens

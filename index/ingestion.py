@@ -137,7 +137,7 @@ def _commit(index: Index, embedder: Embedder, batch, known: dict, report: Ingest
         for chunk in chunks:
             text_hash = _text_hash(chunk.text)
             new_chunks.append(NewChunk(_chunk_id(document, chunk), chunk.index, chunk.start, chunk.end,
-                                       chunk.page, chunk.text, text_hash, vectors[text_hash]))
+                                       chunk.page, chunk.text, text_hash, *vectors[text_hash]))
         documents.append((document, new_chunks))
     _replace(index, documents, [])
     for document, _ in batch:
@@ -157,12 +157,13 @@ def _replace(index: Index, documents, removed: list[str]) -> None:
 
 
 def _vectors_for(index: Index, embedder: Embedder, texts: list[str], report: IngestReport) -> dict:
-    """text hash -> vector, reusing vectors of identical chunk text already indexed."""
+    """text hash -> (vector, sentence vectors), reusing those of identical chunk text
+    already indexed."""
     unique = {_text_hash(t): t for t in texts}
     vectors = index.catalog.vectors_by_text_hash(list(unique))
     missing = [h for h in unique if h not in vectors]
-    embedded = embedder.embed([unique[h] for h in missing])
-    vectors.update(zip(missing, embedded))
+    embedded, sentences = embedder.embed_chunks([unique[h] for h in missing])
+    vectors.update(zip(missing, zip(embedded, sentences)))
     report.chunks_embedded += len(missing)
     return vectors
 

@@ -10,6 +10,7 @@ names the live collection, so a rebuild switches it in one transaction too.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import time
@@ -154,6 +155,12 @@ class Index:
     def chunks(self, vector_ids: list[int]) -> dict[int, StoredChunk]:
         """The chunks the catalog holds of these vector ids (what both searches return)."""
         return self.catalog.chunks_by_vector(vector_ids)
+
+    def sentence_vectors(self, spans: list[tuple[str, int, int]]) -> dict[tuple[str, int, int], np.ndarray]:
+        """Stored vectors of the sentences inside these (source, start, end) spans, by each
+        sentence's (source, start, end); sentences indexed without one are missing."""
+        return {(source, *offsets): vector for source, start, end in spans
+                for offsets, vector in self.catalog.sentence_vectors(source, start, end).items()}
 
     def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
         """The k best chunks by BM25 as (vector id, score), best first."""
@@ -334,9 +341,22 @@ class Index:
         return unfound
 
     def _migrate(self, embedder, progress: bool) -> None:
-        """An index from before vectors lived in the catalog: copy each chunk's vector from
-        the old collection (embedding again only what it cannot give), then build the new
-        collection from the catalog. Nothing is lost if this stops halfway: it resumes."""
+        """An index made by an older version. One from before vectors lived in the catalog:
+        copy each chunk's vector from the old collection (embedding again only what it
+        cannot give), then build the new collection from the catalog. Any older one: pool
+        each chunk's sentence vectors. Nothing is lost if this stops halfway: it resumes."""
+        vectors_in_store = self.catalog.get_meta("schema") is None
+        model = functools.cache(embedder or _default_embedder)
+        if vectors_in_store:
+            self._copy_legacy_vectors(model, progress)
+        self._pool_sentence_vectors(model, progress)
+        self.catalog.finish_migration()
+        if vectors_in_store:
+            self.rebuild_vectors(progress)
+        else:
+            self.vectors = self.backend.open(self.catalog.get_meta("vector_collection"), create=True)
+
+    def _copy_legacy_vectors(self, model: Callable[[], object], progress: bool) -> None:
         legacy = f"rag-{self.generation}"
         total = self.catalog.chunk_count()
         with tqdm(total=total, desc="Migrating vectors", unit="chunk", disable=not progress) as bar:
@@ -344,12 +364,21 @@ class Index:
                 found = self.backend.legacy_vectors(legacy, [c.id for c in chunks])
                 lost = [c for c in chunks if c.id not in found]
                 if lost:
-                    model = (embedder or _default_embedder)()
-                    found.update(zip([c.id for c in lost], model.embed([c.text for c in lost])))
+                    found.update(zip([c.id for c in lost], model().embed([c.text for c in lost])))
                 self.catalog.store_legacy_vectors({c.id: found[c.id] for c in chunks})
                 bar.update(len(chunks))
-        self.catalog.finish_migration()
-        self.rebuild_vectors(progress)
+
+    def _pool_sentence_vectors(self, model: Callable[[], object], progress: bool) -> None:
+        """Sentence vectors for chunks indexed without them: a forward pass of each chunk
+        (ingest's cost once more). Models the torch encoder cannot pool keep none."""
+        if not model().pools_sentences:
+            return
+        with tqdm(total=self.catalog.chunk_count(), desc="Pooling sentence vectors", unit="chunk",
+                  disable=not progress) as bar:
+            for chunks in self.catalog.chunks_without_sentences(self.backend.batch):
+                _, sentences = model().embed_chunks([c.text for c in chunks])
+                self.catalog.store_sentence_vectors({c.id: v for c, v in zip(chunks, sentences)})
+                bar.update(len(chunks))
 
     def _drop_leftover_collections(self) -> None:
         """Collections of this generation that are not the live one: what a rebuild that

@@ -12,7 +12,7 @@ from rag import llm
 from rag.answer import Draft, Passage, TextDelta
 from rag.confidence import load_model
 from rag.errors import AnswererError
-from rag.extractive import ExtractiveAnswerer
+from rag.extractive import ExtractiveAnswerer, StoredSentenceVectors
 from rag.settings import Settings
 
 
@@ -42,7 +42,8 @@ def _always(settings: Settings) -> bool:
 
 
 def _extractive(answerers: Answerers) -> Answerer:
-    return ExtractiveAnswerer(answerers.embedder, load_model("evidence"), answerers.settings.min_confidence)
+    return ExtractiveAnswerer(answerers.embedder, load_model("evidence"), answerers.stored_vectors,
+                              answerers.settings.min_confidence)
 
 
 # The answerers that use a language model are imported when first built: their modules
@@ -97,9 +98,10 @@ def resolve(settings: Settings, name: str | None = None) -> str:
 class Answerers:
     """Each answerer of one configuration, built once on first use."""
 
-    def __init__(self, settings: Settings, embedder):
+    def __init__(self, settings: Settings, embedder, stored_vectors: StoredSentenceVectors | None = None):
         self.settings = settings
         self.embedder = embedder
+        self.stored_vectors = stored_vectors
         self._built: dict[str, Answerer] = {}
         self._lock = threading.RLock()  # building `verified` gets `extractive`
 

@@ -12,7 +12,7 @@ from index import Index, IngestReport, current_generation, ingest, open_index, r
 from index.embedding import load_embedder
 from rag.answer import Answer, Draft, TextDelta
 from rag.answerers import Answerer, Answerers
-from rag.errors import QuestionError
+from rag.errors import NoIndexError, QuestionError
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
 
@@ -38,7 +38,7 @@ class Pipeline:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.embedder = load_embedder(settings.embed_model)
-        self.answerers = Answerers(settings, self.embedder)
+        self.answerers = Answerers(settings, self.embedder, self._stored_sentence_vectors)
         self._index = None
         self._index_lock = threading.Lock()
 
@@ -55,6 +55,14 @@ class Pipeline:
                 self._index = index
             self._index.catch_up()
             return self._index
+
+    def _stored_sentence_vectors(self, spans: list[tuple[str, int, int]]) -> dict:
+        """The index's sentence vectors inside these spans; none before anything is indexed
+        (the local model's warm-up scores a passage of its own then)."""
+        try:
+            return self.index.sentence_vectors(spans)
+        except NoIndexError:
+            return {}
 
     def documents(self) -> list[str]:
         """The sources of the indexed documents."""

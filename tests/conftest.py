@@ -49,10 +49,6 @@ def embedder():
     return load_embedder()
 
 
-@pytest.fixture(scope="session")
-def tokenizer(embedder):
-    return embedder.tokenizer
-
 
 @pytest.fixture
 def docs(tmp_path) -> dict[str, Path]:

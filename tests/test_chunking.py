@@ -153,7 +153,7 @@ def test_every_chunk_fits_the_model_window(all_documents, embedder, name):
 
     A sentence longer than the window is cut into pieces; a cut inside a word changes how
     the rest tokenizes ('##' continuations), so pieces must be re-counted (regression)."""
-    tokenizer = embedder.tokenizer
+    tokenizer = embedder.model.tokenizer  # the model's own, through transformers: the reference
     chunks = _chunks(all_documents[name], embedder)
     sizes = {c.index: len(tokenizer(c.text)["input_ids"]) for c in chunks}
     too_long = {i: n for i, n in sizes.items() if n > WINDOW}
@@ -163,7 +163,7 @@ def test_every_chunk_fits_the_model_window(all_documents, embedder, name):
 
 @pytest.mark.parametrize("name", ["pdf", "docx", "html", "md", "latin1", "utf16", "seed"])
 def test_recorded_token_count_is_the_real_one(real_documents, embedder, name):
-    tokenizer = embedder.tokenizer
+    tokenizer = embedder.model.tokenizer  # the model's own, through transformers: the reference
     for c in _chunks(real_documents[name], embedder):
         assert c.tokens == len(tokenizer(c.text, add_special_tokens=False)["input_ids"])
 
@@ -195,7 +195,7 @@ def test_chunks_cover_every_sentence(all_documents, embedder, name):
 @pytest.mark.parametrize("name", DOCUMENT_NAMES)
 def test_consecutive_chunks_overlap_a_little(all_documents, embedder, name):
     document = all_documents[name]
-    tokenizer = embedder.tokenizer
+    tokenizer = embedder.model.tokenizer  # the model's own, through transformers: the reference
     chunks = _chunks(document, embedder)
     for prev, nxt in zip(chunks, chunks[1:]):
         assert prev.start < nxt.start and prev.end < nxt.end, "chunks move forward"
@@ -211,7 +211,7 @@ def test_seed_chunks_do_overlap(real_documents, embedder):
     pairs = list(zip(chunks, chunks[1:]))
     assert sum(nxt.start < prev.end for prev, nxt in pairs) >= len(pairs) // 2
     for c in chunks:
-        assert len(embedder.tokenizer(c.text, add_special_tokens=False)["input_ids"]) <= 80
+        assert len(embedder.model.tokenizer(c.text, add_special_tokens=False)["input_ids"]) <= 80
 
 
 def test_small_budget_keeps_bound_and_offsets(real_documents, embedder):
@@ -219,7 +219,7 @@ def test_small_budget_keeps_bound_and_offsets(real_documents, embedder):
     for budget in (16, 40):
         for c in _chunks(document, embedder, max_tokens=budget):
             assert document.text[c.start : c.end] == c.text
-            assert len(embedder.tokenizer(c.text, add_special_tokens=False)["input_ids"]) <= budget
+            assert len(embedder.model.tokenizer(c.text, add_special_tokens=False)["input_ids"]) <= budget
 
 
 # -- pages ------------------------------------------------------------------------------------
@@ -258,3 +258,9 @@ def test_multi_chunk_pages(tmp_path, embedder):
             assert page.start <= c.start < c.end <= page.end
             assert f"Page {number} sentence" in c.text
             assert all(f"Page {other} sentence" not in c.text for other in (1, 2, 3) if other != number)
+
+
+def test_the_chunk_budget_is_the_window_sentence_transformers_reads(embedder):
+    """max_tokens comes from the folder's configuration, without loading the model through
+    sentence-transformers: it must be that model's window less [CLS] and [SEP]."""
+    assert embedder.max_tokens == embedder.model.max_seq_length - 2

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index.bert import NumpyBertEncoder, UnsupportedModel
 from index.embedding import Embedder, default_model_path
-from index.encoder import BertEncoder, UnsupportedModel
+from index.encoder import BertEncoder
 
 TEXTS = [
     "Who founded DeepSeek?",
@@ -32,6 +33,13 @@ def test_vectors_equal_sentence_transformers(embedder):
     assert ours.shape == theirs.shape == (len(TEXTS), 384)
     assert np.abs(ours - theirs).max() < 1e-5
     assert np.allclose(np.linalg.norm(ours, axis=1), 1, atol=1e-5)
+
+
+def test_the_numpy_encoder_gives_sentence_transformers_vectors(embedder):
+    """Questions run on numpy: the same vectors for short, empty, non-ASCII and truncated texts."""
+    ours = NumpyBertEncoder(embedder.path).encode(TEXTS)
+    theirs = embedder.model.encode(TEXTS, normalize_embeddings=True)
+    assert np.abs(ours - theirs).max() < 1e-5
 
 
 def test_cached_embeddings_are_the_models(embedder):
@@ -65,14 +73,31 @@ def test_other_models_fall_back_to_sentence_transformers(cls_pooled_model):
 
 
 @pytest.mark.slow  # a fresh interpreter answering a question
-def test_a_question_process_never_imports_sentence_transformers(seed_home):
-    """A cold `ask` pays for torch, not for importing sentence-transformers and transformers."""
+def test_a_question_process_never_imports_torch_or_sentence_transformers(seed_home):
+    """A cold `ask` embeds the question on numpy and reads the sentences' stored vectors:
+    it pays for none of torch (1.6 s), sentence-transformers and transformers (~5 s)."""
     script = (
         "import sys\n"
         "from pathlib import Path\n"
         "from rag import Pipeline, Settings\n"
         f"answer = Pipeline(Settings(home=Path({str(seed_home)!r}), answerer='extractive')).ask('Who founded DeepSeek?')\n"
         "assert 'Liang Wenfeng' in answer.answer, answer.answer\n"
+        "print(sorted(m for m in ('sentence_transformers', 'transformers', 'torch') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.slow  # a fresh interpreter indexing a file
+def test_an_ingest_process_never_imports_sentence_transformers(tmp_path):
+    """Chunks are sized with the model's tokenizer.json through `tokenizers`: a cold ingest
+    pays for torch, not for sentence-transformers and transformers (~5 s)."""
+    (tmp_path / "doc.txt").write_text("DeepSeek was founded in 2023. It is based in Hangzhou.")
+    script = (
+        "import sys\n"
+        "from index import IndexConfig, ingest\n"
+        f"report = ingest([{str(tmp_path / 'doc.txt')!r}], IndexConfig(home={str(tmp_path / 'home')!r}))\n"
+        "assert report.chunks_embedded == 1, report\n"
         "print(sorted(m for m in ('sentence_transformers', 'transformers') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

@@ -1,0 +1,136 @@
+"""A sentence-transformers BERT folder read without transformers, and its forward pass in
+numpy for short texts.
+
+A question is embedded before anything else can happen, and a cold `rag ask` paid 1.6 s
+of it importing torch (cProfile). One short text's forward pass is a few small matrix
+products: numpy does it as fast as torch (bench/run.py's retrieval figures), so questions,
+claims and the odd unstored sentence never import torch. Batches (ingest) run on torch
+(index/encoder.py), whose fused attention and threads are 2x faster there. Both compute the
+same thing from the same files; tests/test_embedding.py holds them to float precision.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from safetensors.numpy import load_file
+from threadpoolctl import threadpool_limits
+from tokenizers import Tokenizer
+
+# Abramowitz and Stegun 7.1.26: erf to within 1.5e-7, below float32's resolution of GELU's
+# output; scipy.special.erf would add 0.46 s of imports.
+_ERF_P = 0.3275911
+_ERF_A = (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)
+
+
+# numpy's OpenBLAS on one thread, for the whole process: with its default of one thread a
+# core, a question's small products took 420 ms instead of 15 while other work held the
+# cores (its threads wait their turn), and nothing else here multiplies large matrices in
+# numpy (torch has its own threads). Set when this module is first imported.
+threadpool_limits(1, user_api="blas")
+
+
+class UnsupportedModel(Exception):
+    """The folder holds a model these encoders do not implement."""
+
+
+class NumpyBertEncoder:
+    """Embeds texts one at a time, with no padding: for a few short texts at once."""
+
+    def __init__(self, folder: Path):
+        config = supported_config(folder)
+        self.heads = config["num_attention_heads"]
+        self.layers = config["num_hidden_layers"]
+        self.eps = config["layer_norm_eps"]
+        self.tokenizer = model_tokenizer(folder, config)
+        self.weights = load_file(str(folder / "model.safetensors"))
+        if "embeddings.word_embeddings.weight" not in self.weights:
+            raise UnsupportedModel(f"{folder}: weight names are not BertModel's")
+        self.dimension = config["hidden_size"]
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self.tokenizer.encode_batch(texts)]
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dimension), np.float32)
+        for n, encoding in enumerate(self.tokenizer.encode_batch(texts)):
+            mean = self._forward(encoding.ids).mean(0)
+            vectors[n] = mean / np.linalg.norm(mean)
+        return vectors
+
+    def _forward(self, ids: list[int]) -> np.ndarray:
+        """BertModel's last hidden states for one text (token type 0, no dropout)."""
+        w = self.weights
+        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][: len(ids)]
+             + w["embeddings.token_type_embeddings.weight"][0])
+        x = self._norm(x, "embeddings.LayerNorm")
+        for layer in range(self.layers):
+            p = f"encoder.layer.{layer}."
+            q, k, v = (self._dense(x, f"{p}attention.self.{name}").reshape(len(ids), self.heads, -1).transpose(1, 0, 2)
+                       for name in ("query", "key", "value"))
+            scores = q @ k.transpose(0, 2, 1) / np.sqrt(q.shape[-1], dtype=np.float32)
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            context = (scores / scores.sum(-1, keepdims=True)) @ v
+            context = context.transpose(1, 0, 2).reshape(len(ids), -1)
+            x = self._norm(x + self._dense(context, p + "attention.output.dense"), p + "attention.output.LayerNorm")
+            hidden = _gelu(self._dense(x, p + "intermediate.dense"))
+            x = self._norm(x + self._dense(hidden, p + "output.dense"), p + "output.LayerNorm")
+        return x
+
+    def _dense(self, x: np.ndarray, name: str) -> np.ndarray:
+        return x @ self.weights[name + ".weight"].T + self.weights[name + ".bias"]
+
+    def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
+        centered = x - x.mean(-1, keepdims=True)
+        scaled = centered / np.sqrt((centered**2).mean(-1, keepdims=True) + self.eps)
+        return scaled * self.weights[name + ".weight"] + self.weights[name + ".bias"]
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """Exact (erf) GELU, as BERT's "gelu"."""
+    z = np.abs(x) / np.float32(np.sqrt(2))
+    t = 1 / (1 + _ERF_P * z)
+    polynomial = t * (_ERF_A[4] + t * (_ERF_A[3] + t * (_ERF_A[2] + t * (_ERF_A[1] + t * _ERF_A[0]))))
+    erf = np.sign(x) * (1 - polynomial * np.exp(-z * z))
+    return (0.5 * x * (1 + erf)).astype(np.float32, copy=False)
+
+
+def supported_config(folder: Path) -> dict:
+    """config.json, when the folder is a sentence-transformers BERT with mean pooling and a
+    normalize step in safetensors: what these encoders compute, and nothing else."""
+    try:
+        config = json.loads((folder / "config.json").read_text())
+        modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((folder / "modules.json").read_text())]
+        pooling = json.loads((folder / "1_Pooling" / "config.json").read_text())
+    except (OSError, ValueError, KeyError, TypeError):
+        raise UnsupportedModel(f"{folder} has no sentence-transformers configuration these encoders read")
+    modes = {k for k, on in pooling.items() if k.startswith("pooling_mode_") and on}
+    supported = (
+        config.get("model_type") == "bert"
+        and config.get("hidden_act") == "gelu"
+        and config.get("position_embedding_type", "absolute") == "absolute"
+        and modules == ["Transformer", "Pooling", "Normalize"]
+        and modes == {"pooling_mode_mean_tokens"}
+        and (folder / "model.safetensors").is_file()
+        and (folder / "tokenizer.json").is_file()
+    )
+    if not supported:
+        raise UnsupportedModel(f"{folder} is not a mean-pooled BERT in safetensors")
+    return config
+
+
+def model_tokenizer(folder: Path, config: dict) -> Tokenizer:
+    """The folder's tokenizer, truncating where sentence-transformers does, never padding."""
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(_max_seq_length(folder, config))
+    return tokenizer
+
+
+def _max_seq_length(folder: Path, config: dict) -> int:
+    try:
+        return json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"]
+    except (OSError, ValueError, KeyError):
+        return config["max_position_embeddings"]
