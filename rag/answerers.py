@@ -4,6 +4,7 @@ that follows `Answerer` and a builder, plus one line in REGISTRY."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -31,6 +32,9 @@ class Registration:
     build: Callable[[Answerers], Answerer]
     available: Callable[[Settings], bool]
     needs: str  # what the `available` rule asks for, for the error when it is not met
+    # What takes seconds to load before the answerer can be built (the local model), for
+    # `Answerers.warm_in_background`; None: nothing to load.
+    load: Callable[[Settings], object] | None = None
 
 
 def _local_installed(settings: Settings) -> bool:
@@ -69,8 +73,8 @@ def _openai(answerers: Answerers) -> Answerer:
 
 REGISTRY: dict[str, Registration] = {
     "extractive": Registration(_extractive, _always, ""),
-    "verified": Registration(_verified, _local_installed, "the local model: run `make run`"),
-    "local": Registration(_local, _local_installed, "the local model: run `make run`"),
+    "verified": Registration(_verified, _local_installed, "the local model: run `make run`", llm.local_chat_model),
+    "local": Registration(_local, _local_installed, "the local model: run `make run`", llm.local_chat_model),
     "openai": Registration(_openai, lambda s: bool(s.openai_base_url), "RAG_OPENAI_BASE_URL"),
 }
 # `auto`: the first available of these, best measured first (README, Results).
@@ -95,6 +99,47 @@ def resolve(settings: Settings, name: str | None = None) -> str:
     return name
 
 
+# What a warm-up asks: answerable with confidence (0.91 with `verified`), so that `local`
+# passes its gate and writes an answer too.
+_WARM_UP_TEXT = "The lighthouse at Cape Wrath was built in 1828 by the engineer Robert Stevenson."
+WARM_UP_PASSAGE = Passage(1, "warm-up", 0, len(_WARM_UP_TEXT), _WARM_UP_TEXT, None, 1.25 / 61)
+WARM_UP_QUESTION = "Who built the lighthouse at Cape Wrath?"
+WARM_UP_FOLLOW_UP = ("When was it built?", [{"role": "user", "content": WARM_UP_QUESTION},
+                                            {"role": "assistant", "content": "Robert Stevenson built it [1]."}])
+
+
+class WarmUp:
+    """One answerer being loaded and tried out (Answerers.warm_in_background)."""
+
+    def __init__(self, name: str, needs_loading: bool):
+        self.name = name
+        self.needs_loading = needs_loading
+        self.error: str | None = None
+        self.seconds: float | None = None
+        self._finished = threading.Event()
+
+    @property
+    def finished(self) -> bool:
+        return self._finished.is_set()
+
+    @property
+    def ready(self) -> bool:
+        return self.finished and self.error is None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Whether it finished (ready or failed) within `timeout` seconds."""
+        return self._finished.wait(timeout)
+
+    def run(self, work: Callable[[], object]) -> None:
+        started = time.perf_counter()
+        try:
+            work()
+        except Exception as exc:  # in a background thread: reported through `error` instead
+            self.error = str(exc) or type(exc).__name__
+        self.seconds = time.perf_counter() - started
+        self._finished.set()
+
+
 class Answerers:
     """Each answerer of one configuration, built once on first use."""
 
@@ -104,6 +149,8 @@ class Answerers:
         self.stored_vectors = stored_vectors
         self._built: dict[str, Answerer] = {}
         self._lock = threading.RLock()  # building `verified` gets `extractive`
+        self._warm_ups: dict[str, WarmUp] = {}
+        self._warm_ups_lock = threading.Lock()
 
     def get(self, name: str | None = None) -> Answerer:
         name = resolve(self.settings, name)
@@ -111,3 +158,33 @@ class Answerers:
             if name not in self._built:
                 self._built[name] = REGISTRY[name].build(self)
             return self._built[name]
+
+    def warm_in_background(self, name: str | None = None) -> WarmUp:
+        """Load, build and try out an answerer (default: the configured one) in a background
+        thread, so that the web chat can answer with another one until it is ready. Started
+        once per answerer: later calls return the same WarmUp."""
+        name = resolve(self.settings, name)
+        with self._warm_ups_lock:
+            if name not in self._warm_ups:
+                self._warm_ups[name] = self._start_warm_up(name)
+            return self._warm_ups[name]
+
+    def _start_warm_up(self, name: str) -> WarmUp:
+        warm_up = WarmUp(name, needs_loading=REGISTRY[name].load is not None)
+        if warm_up.needs_loading:
+            threading.Thread(target=warm_up.run, args=(lambda: self._warm(name),),
+                             name=f"warm-up-{name}", daemon=True).start()
+        else:
+            warm_up.run(lambda: None)
+        return warm_up
+
+    def _warm(self, name: str) -> None:
+        # Loaded before `get`, which holds the build lock: the local model takes seconds
+        # to load, and extractive answers given meanwhile need that lock to build.
+        REGISTRY[name].load(self.settings)
+        answerer = self.get(name)
+        # One question through the answerer's own chain starts llama.cpp and saves the
+        # prompt heads it reuses (rag/llm.py pin_head); a follow-up does the same for the
+        # condense prompt of the answerers that rewrite with the model.
+        list(answerer.stream(WARM_UP_QUESTION, [WARM_UP_PASSAGE]))
+        answerer.condense(*WARM_UP_FOLLOW_UP)

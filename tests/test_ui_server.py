@@ -18,8 +18,10 @@ from gradio_client import Client
 from helpers import SEED
 
 from index import IndexConfig, ingest
-from rag import Pipeline
+from rag import Pipeline, answerers
+from rag.answerers import REGISTRY, Registration
 from rag.settings import Settings
+from test_warm_up import GatedModel, Renamed
 from ui.app import build_app, launch
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -230,6 +232,34 @@ def test_the_page_loads_nothing_from_other_hosts(page, chat_app, chat_url):
     web = {url for url in requested if urlsplit(url).scheme in ("http", "https", "ws", "wss")}
     assert any(url.startswith(chat_url) for url in web)
     assert {url for url in web if urlsplit(url).netloc != urlsplit(chat_url).netloc} == set()
+
+
+@pytest.mark.browser
+def test_the_page_answers_extractively_until_the_model_is_ready(browser, chat_settings, monkeypatch):
+    """The configured answerer's model loads in the background (here a plug-in's, which loads
+    until the test lets it): the page says so, and labels the answers given meanwhile."""
+    model = GatedModel()
+    monkeypatch.setitem(REGISTRY, "gated", Registration(
+        lambda a: Renamed("gated", a.get("extractive")), lambda s: True, "", model.load))
+    monkeypatch.setattr(answerers, "AUTO", ("gated", "extractive"))
+    app = start(chat_settings.model_copy(update={"answerer": "auto"}))
+    try:
+        browser.get(app.local_url)
+        wait_for(browser, lambda: browser.find_elements(*css("#question textarea")))
+
+        def status() -> str:
+            return browser.find_element(*css("#model-status")).text
+
+        wait_for(browser, lambda: "Loading the model of the gated answerer" in status(), "no loading status")
+        turn = ask(browser, "Who founded DeepSeek?")
+        assert "Answered extractively: the gated answerer's model is still loading." in turn.text
+        screenshot(browser, "model-loading.png")
+        model.finish()
+        wait_for(browser, lambda: "The gated answerer is ready" in status(), "no ready status")
+        assert "Answered extractively" not in ask(browser, "Who founded DeepSeek?").text
+    finally:
+        model.finish()
+        app.close()
 
 
 def test_ask_endpoint_returns_the_answer_dict(chat_url, chat_settings):

@@ -4,11 +4,13 @@ uploads and the list of indexed documents."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
 
-from rag import NoIndexError, Pipeline, RagError, TextDelta
+from rag import Answer, NoIndexError, Pipeline, RagError, TextDelta
+from rag.answerers import WarmUp
 from ui import render, uploads
 
 EMPTY_INDEX = "No documents are indexed yet: upload some in the Documents panel."
@@ -32,12 +34,13 @@ class Chat:
         yield "", [*shown, _assistant(render.pending_html(""))], history
         text, answer = "", None
         try:
+            answerer, fallback = self._answerer_now(answerer)
             for piece in self.pipeline.ask_stream(question, history=history, k=int(k), answerer=answerer):
                 if isinstance(piece, TextDelta):
                     text += piece.text
                     yield "", [*shown, _assistant(render.pending_html(text))], history
                 else:
-                    answer = piece
+                    answer = _labelled(piece, fallback)
         except NoIndexError:
             yield "", [*shown, _assistant(render.error_html(EMPTY_INDEX))], history
             return
@@ -52,11 +55,27 @@ class Chat:
         """Answer a question from the indexed documents, with the passages and exact
         citations it rests on (the dictionary of rag.Answer.to_dict())."""
         try:
-            return self.pipeline.ask(question).to_dict()
+            answerer, fallback = self._answerer_now(None)
+            return _labelled(self.pipeline.ask(question, answerer=answerer), fallback).to_dict()
         except NoIndexError as exc:
             raise gr.Error(EMPTY_INDEX) from exc
         except RagError as exc:
             raise gr.Error(str(exc)) from exc
+
+    def warm_up(self, answerer: str | None = None) -> WarmUp:
+        """Start loading the answerer's model in the background (once; see Answerers)."""
+        return self.pipeline.answerers.warm_in_background(answerer)
+
+    def model_status(self, answerer: str) -> tuple[str, gr.Timer]:
+        """-> (status line of the answerer's model, the timer that polls it until it has loaded)"""
+        warm_up = self.warm_up(answerer)
+        return render.model_status_html(*_status(warm_up)), gr.Timer(active=not warm_up.finished)
+
+    def _answerer_now(self, answerer: str | None) -> tuple[str, str | None]:
+        """The answerer to use for a question asked now, and why it is not the one asked
+        for: the extractive one answers while a model loads (or after it failed to)."""
+        warm_up = self.warm_up(answerer)
+        return (warm_up.name, None) if warm_up.ready else ("extractive", _fallback_note(warm_up))
 
     def upload(self, paths: list[str] | None, progress=gr.Progress()):
         """-> (cleared upload box, report of each file, documents panel)"""
@@ -88,6 +107,31 @@ class Chat:
 
     def _document_text(self, source: str) -> str | None:
         return self.pipeline.document_text(source)
+
+
+def _labelled(answer: Answer, fallback: str | None) -> Answer:
+    """The answer, saying in its checks why another answerer gave it (shown in the page and
+    returned by /ask)."""
+    return replace(answer, checks={**answer.checks, "fallback": fallback}) if fallback else answer
+
+
+def _fallback_note(warm_up: WarmUp) -> str:
+    why = "is still loading" if warm_up.error is None else f"could not load ({warm_up.error})"
+    return f"Answered extractively: the {warm_up.name} answerer's model {why}."
+
+
+def _status(warm_up: WarmUp) -> tuple[str, str]:
+    """-> (what to say about the answerer's model, its state: loading, ready or failed)"""
+    if not warm_up.needs_loading:
+        return "", "ready"
+    if not warm_up.finished:
+        return (f"Loading the model of the {warm_up.name} answerer\u2026 "
+                "Questions are answered extractively until it is ready."), "loading"
+    if warm_up.error is None:
+        return (f"The {warm_up.name} answerer is ready "
+                f"(its model loaded and warmed up in {warm_up.seconds:.0f} s)."), "ready"
+    return (f"The {warm_up.name} answerer's model could not load: {warm_up.error}. "
+            "Questions are answered extractively."), "failed"
 
 
 def _assistant(content: str) -> dict:

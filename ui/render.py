@@ -40,6 +40,12 @@ def error_html(message: str) -> str:
     return text_html(message, "rag-error")
 
 
+def model_status_html(message: str, state: str) -> str:
+    """The status line of the chosen answerer's model, `state` being loading, ready or
+    failed (nothing when it has no model)."""
+    return text_html(message, f"rag-model rag-model-{state}") if message else ""
+
+
 def answer_html(answer: Answer, document_text: DocumentText) -> str:
     """The answer, or a clearly different refusal, followed by the passages behind it."""
     if answer.refused:
@@ -125,16 +131,18 @@ def _with_citation_refs(text: str) -> str:
 
 def _notes(answer: Answer) -> str:
     """What the reader should know about how the answer was made: the phrase that answers
-    and how sure it is (information), then the generated sentences taken out of it and a
-    vector search that had to be left out (warnings)."""
+    and how sure it is (information), then another answerer standing in for the chosen one,
+    the generated sentences taken out of it and a vector search that had to be left out
+    (warnings)."""
     info = []
     if answer.short_answer and not answer.refused:
         info.append(f"short answer: {answer.short_answer.text}")
     if answer.confidence is not None:
         info.append(f"confidence that your documents answer this: {answer.confidence:.0%}"
                     + (" (too low to answer)" if "low_confidence" in answer.checks else ""))
-    warnings = [f"removed: not supported by your documents: \u201c{claim}\u201d"
-                for claim in answer.checks.get("removed") or []]
+    warnings = [answer.checks["fallback"]] if "fallback" in answer.checks else []
+    warnings += [f"removed: not supported by your documents: \u201c{claim}\u201d"
+                 for claim in answer.checks.get("removed") or []]
     if "index_problem" in answer.checks:
         warnings.append(answer.checks["index_problem"])
     return "".join(
