@@ -1,5 +1,7 @@
 """Question answering over your documents, with every answer cited to an exact passage."""
 
+import importlib
+
 from index import SUPPORTED_SUFFIXES, IngestReport
 from rag.answer import Answer, Citation, Passage, ShortAnswer, TextDelta
 from rag.errors import (
@@ -12,8 +14,17 @@ from rag.errors import (
     SettingsError,
     StoreError,
 )
-from rag.pipeline import Pipeline, ask, ask_stream
 from rag.settings import Settings
+
+# The pipeline loads on first use: it brings LangChain's retriever classes (0.6 s of
+# imports, most of it langsmith's), which `rag ingest` and `rag --help` never need.
+_LAZY = {"Pipeline": "rag.pipeline", "ask": "rag.pipeline", "ask_stream": "rag.pipeline"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'rag' has no attribute {name!r}")
 
 __all__ = [
     "SUPPORTED_SUFFIXES", "Answer", "AnswererError", "Citation", "GoldFileError", "IngestReport", "ModelError",

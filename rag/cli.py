@@ -16,7 +16,6 @@ from rag.answer import TextDelta
 from rag.errors import RagError
 from rag.eval import eval_settings, evaluate, read_gold, summary_table, write_report
 from rag.eval import compare as compare_runs
-from rag.pipeline import pipeline_for
 from rag.settings import Settings
 
 EXIT_OK, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2
@@ -118,6 +117,8 @@ def _show(report, as_json: bool, lines: list[str]) -> None:
 @ANSWERER_OPTION
 def ask(question: str, as_json: bool, k: int | None, answerer: str | None) -> None:
     """Answer QUESTION from the indexed documents, citing the passages used."""
+    from rag.pipeline import pipeline_for  # here: `rag ingest` never needs it (see rag/__init__.py)
+
     try:
         stream = pipeline_for(Settings.from_env()).ask_stream(question, k=k, answerer=answerer)
         answer = _print_stream(stream, echo=not as_json)
@@ -158,6 +159,8 @@ def eval_command(gold: Path | None, corpus: Path | None, answerer: str | None, k
                  report_dir: Path | None, as_json: bool, compare: tuple[Path, Path] | None) -> None:
     """Measure answers against the gold questions in GOLD: a JSONL file, or the ClapNQ or
     SQuAD 2.0 folder of ../shared/eval (see README, Evaluation)."""
+    from rag.pipeline import pipeline_for
+
     if compare:
         _compare_runs(gold, compare)
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -13,7 +14,9 @@ from rag.eval.gold import GoldItem, GoldSet, sample
 from rag.eval.metrics import summarize
 from rag.eval.records import CitationRecord, QuestionRecord
 from rag.eval.scoring import answer_scores, failure, is_correct, retrieval_rank, supports
-from rag.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
 
 
 @dataclass
