@@ -12,6 +12,7 @@ same thing from the same files; tests/test_embedding.py holds them to float prec
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,19 +37,27 @@ class UnsupportedModel(Exception):
     """The folder holds a model these encoders do not implement."""
 
 
-class NumpyBertEncoder:
-    """Embeds texts one at a time, with no padding: for a few short texts at once."""
+class BertFolder:
+    """A supported model folder's shape, tokenizer and weights, as `load_weights` reads
+    safetensors (numpy arrays or torch tensors): what both encoders start from."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, load_weights: Callable[[str], dict]):
         config = supported_config(folder)
         self.heads = config["num_attention_heads"]
         self.layers = config["num_hidden_layers"]
         self.eps = config["layer_norm_eps"]
+        self.dimension = config["hidden_size"]
         self.tokenizer = model_tokenizer(folder, config)
-        self.weights = load_file(str(folder / "model.safetensors"))
+        self.weights = load_weights(str(folder / "model.safetensors"))
         if "embeddings.word_embeddings.weight" not in self.weights:
             raise UnsupportedModel(f"{folder}: weight names are not BertModel's")
-        self.dimension = config["hidden_size"]
+
+
+class NumpyBertEncoder(BertFolder):
+    """Embeds texts one at a time, with no padding: for a few short texts at once."""
+
+    def __init__(self, folder: Path):
+        super().__init__(folder, load_file)
 
     def token_counts(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self.tokenizer.encode_batch(texts)]

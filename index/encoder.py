@@ -19,7 +19,7 @@ import torch
 from safetensors.torch import load_file
 from torch.nn import functional as F
 
-from index.bert import UnsupportedModel, model_tokenizer, supported_config
+from index.bert import BertFolder
 
 # Padded tokens per forward pass. Texts go in sorted by length, so a batch holds texts of
 # similar length and little compute goes to padding; small batches keep attention in cache.
@@ -28,17 +28,9 @@ from index.bert import UnsupportedModel, model_tokenizer, supported_config
 BATCH_TOKENS = 1024
 
 
-class BertEncoder:
+class BertEncoder(BertFolder):
     def __init__(self, folder: Path):
-        config = supported_config(folder)
-        self.heads = config["num_attention_heads"]
-        self.layers = config["num_hidden_layers"]
-        self.eps = config["layer_norm_eps"]
-        self.tokenizer = model_tokenizer(folder, config)
-        self.weights = load_file(str(folder / "model.safetensors"))
-        if "embeddings.word_embeddings.weight" not in self.weights:
-            raise UnsupportedModel(f"{folder}: weight names are not BertModel's")
-        self.dimension = config["hidden_size"]
+        super().__init__(folder, load_file)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return self.encode_with_spans(texts, [[] for _ in texts])[0]
