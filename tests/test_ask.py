@@ -26,7 +26,7 @@ def test_answerable_gold_questions_are_answered_with_the_evidence_cited(gold_ans
         if not gold_answers[g["id"]].refused
         and any(g["evidence"] in c.quote for c in gold_answers[g["id"]].citations)
     ]
-    # Measured 21 of 28 (75%; 23 with sentences embedded alone, before issue 15; the target
+    # Measured 21 of 28 (75%; 23 before issue 15's sentence vectors; the target
     # is 90%, see README "Results"): a floor against regressions, one below the measurement.
     assert len(correct) >= 20, sorted(set(g["id"] for g in ANSWERABLE) - set(correct))
 
