@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -96,6 +97,10 @@ class LocalServer:
     recomputed each time), and kernels without repacking (no_extra_bufts) or also without
     flash attention: still different when fewer than ~64 (or 8) tokens are recomputed, or
     when the recomputation starts within the first 3 tokens.
+
+    A request may instead continue the request before it (CONTINUES, see `prepare`):
+    `local` writes its answer as the next turn of its verification, whose passages the
+    slot then already holds.
     """
 
     _serving: weakref.WeakValueDictionary[str, LocalServer] = weakref.WeakValueDictionary()
@@ -122,6 +127,7 @@ class LocalServer:
         weakref.finalize(self, shutil.rmtree, self.slot_dir, True)
         params.slot_save_path = self.slot_dir + os.sep  # llama.cpp appends the file name as is
         params.endpoint_slots = True
+        params.endpoint_metrics = True  # prompt_tokens_computed()
         params.verbosity = -1
         try:
             self.server = xllamacpp.Server(params)
@@ -129,15 +135,48 @@ class LocalServer:
             raise ModelError(f"llama.cpp could not load {model}: {exc}") from exc
         self.root = self.server.listening_address
         self.base_url = f"{self.root}/v1"
-        self.turn = threading.Lock()  # held from pin_head until the request is queued
+        self.turn = threading.Lock()  # held from prepare() until the request is queued
         self._control = httpx.Client(timeout=600)
         self._heads = _SavedHeads(self.slot_dir, _MAX_HEADS)
+        self._holding: str | None = None  # _prompt_key of the prompt the slot holds, if known
         LocalServer._serving[self.base_url] = self
+
+    def prompt_tokens_computed(self) -> int:
+        """Prompt tokens computed so far (llama.cpp's /metrics): tokens reused from the
+        slot are not counted, so the difference over a request is what it cost to read."""
+        metrics = self._control.get(f"{self.root}/metrics")
+        metrics.raise_for_status()
+        return int(float(re.search(r"^llamacpp:prompt_tokens_total (\S+)$", metrics.text, re.MULTILINE)[1]))
 
     @classmethod
     def serving(cls, base_url: str) -> LocalServer | None:
         """The server of this process at base_url, if there is one."""
         return cls._serving.get(base_url.rstrip("/"))
+
+    def prepare(self, body: dict) -> dict:
+        """Leave the slot ready for a chat request and return the body to send. Call with
+        `turn` held, and send the request before releasing it.
+
+        A request is pinned to its head (pin_head), unless it carries CONTINUES = n: it
+        then goes on from the slot as the request made of its first n messages left it,
+        and only its new messages are computed. When another request ran in between, that
+        earlier request is first made again from its head (one token generated), so the
+        continuation computes the same tokens in the same batch either way."""
+        body = dict(body)
+        continues = body.pop(CONTINUES, None)
+        holding, self._holding = self._holding, None  # unknown until the request is sent
+        if continues:
+            earlier = {**body, "messages": body["messages"][:continues]}
+            if holding != _prompt_key(earlier):
+                self.pin_head(earlier)
+                replay = {key: value for key, value in earlier.items() if key not in _PER_REQUEST}
+                self._control.post(f"{self.base_url}/chat/completions",
+                                   json={**replay, "messages": earlier["messages"], "max_tokens": 1,
+                                         "stream": False}).raise_for_status()
+        else:
+            self.pin_head(body)
+        self._holding = _prompt_key(body)
+        return body
 
     def pin_head(self, body: dict) -> None:
         """Leave the slot holding exactly the request's head: its messages but the last, and
@@ -171,6 +210,16 @@ class LocalServer:
 _PER_REQUEST = {"messages", "stream", "stream_options", "max_tokens", "max_completion_tokens",
                 "logprobs", "top_logprobs", "n", "cache_prompt"}
 _MAX_HEADS = 8  # saved heads kept; this app has three (answer, condense, verification)
+# In a request body (sent with ChatOpenAI's `extra_body`): this request continues the one
+# made of its first n messages (LocalServer.prepare). Taken out before the body is sent.
+CONTINUES = "rag_continues"
+
+
+def _prompt_key(body: dict) -> str:
+    """What decides the tokens of a request's prompt: its messages and template settings."""
+    prompt = {key: value for key, value in body.items() if key not in _PER_REQUEST and key != CONTINUES}
+    prompt["messages"] = body.get("messages")
+    return hashlib.sha256(json.dumps(prompt, sort_keys=True).encode()).hexdigest()
 
 
 class _SavedHeads(cachetools.LRUCache):
@@ -188,7 +237,8 @@ class _SavedHeads(cachetools.LRUCache):
 
 
 class PinnedHeadTransport(httpx.BaseTransport):
-    """httpx transport to a LocalServer: each chat request starts from its pinned head.
+    """httpx transport to a LocalServer: each chat request starts from its pinned head, or
+    continues the earlier request it names (LocalServer.prepare).
 
     The lock is released once the response headers arrive: the request is then queued in
     the server's only slot, so the next request's restore runs after it has finished."""
@@ -202,8 +252,19 @@ class PinnedHeadTransport(httpx.BaseTransport):
             return self.inner.handle_request(request)
         body = json.loads(request.read() or b"{}")
         with self.server.turn:
-            self.server.pin_head(body)
-            return self.inner.handle_request(request)
+            sent = self.server.prepare(body)
+            if sent != body:
+                headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"content-length"]
+                request = httpx.Request(request.method, request.url, headers=headers,
+                                        content=json.dumps(sent).encode(), extensions=request.extensions)
+            try:
+                response = self.inner.handle_request(request)
+            except BaseException:
+                self.server._holding = None  # whatever the slot holds now, it is not known
+                raise
+            if response.status_code != 200:
+                self.server._holding = None
+            return response
 
     def close(self) -> None:
         self.inner.close()

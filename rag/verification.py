@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 
 from rag.answer import Passage
@@ -25,16 +26,23 @@ Do the passages state the answer to this question? Reply yes or no."""
 class Verifier:
     def __init__(self, chat_model, compact):
         """`compact(question, passages, budget_chars)` -> the context the model reads."""
-        self.ask = ChatPromptTemplate.from_messages([("human", QUESTION)]) | chat_model.bind(
-            logprobs=True, top_logprobs=10, max_tokens=1
-        )
+        self.prompt = ChatPromptTemplate.from_messages([("human", QUESTION)])
+        self.model = chat_model.bind(logprobs=True, top_logprobs=10, max_tokens=1)
         self.compact = compact
+
+    def conversation(self, question: str, passages: list[Passage]) -> list[BaseMessage]:
+        """The messages the model is asked: `local` writes its answer as their continuation."""
+        return self.prompt.invoke({"context": self.compact(question, passages, 400), "question": question}).to_messages()
 
     def probability(self, question: str, passages: list[Passage]) -> float:
         """P(yes) / (P(yes) + P(no)) over the first reply token; 0.5 when neither is likely."""
         if not passages:
             return 0.0
-        reply = self.ask.invoke({"context": self.compact(question, passages, 400), "question": question})
+        return self.judge(self.conversation(question, passages))
+
+    def judge(self, conversation: list[BaseMessage]) -> float:
+        """P(yes) for messages made by `conversation`."""
+        reply = self.model.invoke(conversation)
         first = reply.response_metadata["logprobs"]["content"][0]["top_logprobs"]
         yes = sum(math.exp(t["logprob"]) for t in first if t["token"].strip().lower() == "yes")
         no = sum(math.exp(t["logprob"]) for t in first if t["token"].strip().lower() == "no")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from langchain_core.messages import BaseMessage
+
 from rag import llm
 from rag.answer import Draft, Passage
 from rag.confidence import ConfidenceModel, load_model
@@ -36,10 +38,17 @@ class VerifiedAnswerer(QuotingAnswerer):
         return cls(extractive, verifier, load_model("verified"), answerers.settings.min_confidence)
 
     def candidate(self, question: str, passages: list[Passage]) -> Draft:
+        return self.judged(question, passages)[0]
+
+    def judged(self, question: str, passages: list[Passage]) -> tuple[Draft, list[BaseMessage]]:
+        """The candidate, and the conversation the local model was asked to judge it (none
+        without passages): `local` writes its answer as that conversation's continuation,
+        so the model reads the passages once (rag/generation.py, ChatAnswerer)."""
         draft = self.extractive.candidate(question, passages)
         if not passages:
-            return draft
-        yes = self.verifier.probability(question, passages)
+            return draft, []
+        conversation = self.verifier.conversation(question, passages)
+        yes = self.verifier.judge(conversation)
         signals = {**draft.signals, "verified_yes": yes}
         checks = {**draft.checks, "verification": {"model": "local", "p_yes": round(yes, 4)}}
-        return replace(draft, confidence=self.model.probability(signals), signals=signals, checks=checks)
+        return replace(draft, confidence=self.model.probability(signals), signals=signals, checks=checks), conversation

@@ -10,8 +10,10 @@ import pytest
 
 from index import IndexConfig, ingest, load
 from rag import Pipeline, Settings
-from rag.answer import Answer, TextDelta
-from rag.llm import LocalServer, ModelError, assemble, assemble_packaged_model, packaged_model_installed
+from rag.answer import Answer, Passage, TextDelta
+from rag.generation import CitationChecker
+from rag.llm import (LocalServer, ModelError, assemble, assemble_packaged_model, local_server,
+                     packaged_model_installed)
 
 pytestmark = [pytest.mark.llm, pytest.mark.skipif(not packaged_model_installed(), reason="the local model is not installed")]
 
@@ -62,6 +64,27 @@ def test_stream_yields_text_as_generated_then_the_answer(local):
     assert not answer.refused and answer.citations
 
 
+def test_the_answer_continues_the_verification_without_reading_the_passages_again(local):
+    question = "How much market value did Nvidia lose?"
+    answerer = local.answerer()
+    passages = local.retriever().passages(question)
+    _, conversation = answerer.gate.judged(question, passages)
+    server = local_server(assemble_packaged_model(Settings().model_cache))
+    before = server.prompt_tokens_computed()
+    assert "600 billion" in "".join(answerer.write(question, passages, conversation))
+    assert server.prompt_tokens_computed() - before < 25  # the follow-up, not the ~110 of the passages
+
+
+def test_an_answer_is_the_same_when_another_request_ran_between_its_verification_and_its_writing(local):
+    question, other = "Who founded DeepSeek?", "Which Japanese companies saw their shares fall?"
+    answerer = local.answerer()
+    passages = local.retriever().passages(question)
+    _, conversation = answerer.gate.judged(question, passages)
+    direct = "".join(answerer.write(question, passages, conversation))
+    answerer.gate.judged(other, local.retriever().passages(other))  # the slot now holds another prompt
+    assert "".join(answerer.write(question, passages, conversation)) == direct
+
+
 def test_follow_up_is_condensed_with_the_history(local):
     history = [
         {"role": "user", "content": "Who founded DeepSeek?"},
@@ -101,6 +124,31 @@ def test_openai_path_against_llama_cpp_server(seed_home, tmp_path):
     assert answer.answerer == "openai"
     assert "Liang" in answer.answer and answer.citations
     assert_exact_citations(answer)
+
+
+NVIDIA = "Nvidia lost nearly $600 billion in market value on Monday."
+OTHER = "DeepSeek was founded in 2023 in Hangzhou."
+
+
+def passage(n: int, text: str) -> Passage:
+    return Passage(n, f"doc{n}.txt", 0, len(text), text, None, 0.01)
+
+
+def test_a_citation_after_the_full_stop_counts_for_the_sentence_before_it(embedder):
+    draft = CitationChecker(embedder)("Nvidia lost nearly $600 billion. [1]", [passage(1, NVIDIA)])
+    assert draft.text == "Nvidia lost nearly $600 billion [1]."
+
+
+def test_a_sentence_the_local_model_did_not_cite_is_cited_to_the_passage_that_supports_it(embedder):
+    draft = CitationChecker(embedder, find_sources=True)("Nvidia lost nearly $600 billion.",
+                                                         [passage(1, OTHER), passage(2, NVIDIA)])
+    assert [c.n for c in draft.citations] == [2]
+
+
+def test_an_uncited_sentence_no_passage_supports_is_still_removed(embedder):
+    draft = CitationChecker(embedder, find_sources=True)("The moon is made of cheese.",
+                                                         [passage(1, OTHER), passage(2, NVIDIA)])
+    assert draft.refused
 
 
 def test_chat_template_tokens_in_documents_are_neutralized():
