@@ -56,8 +56,8 @@ EXAMPLES = [
 # `local` writes its answer as the next turn of the verification conversation
 # (rag/verification.py): the model's reply to it is taken to be "Yes." (below the gate
 # nothing is written) and this follow-up asks for the answer. The llama.cpp slot still holds
-# the passages and question the model has just read for its yes/no, so only ~17 tokens are
-# read before it writes, where the answer prompt read ~146 more. The model is not asked to
+# the passages and question the model has just read for its yes/no, so only 18 tokens are
+# read before it writes, where the answer prompt read a median 146 more. The model is not asked to
 # cite: the checker finds the passage that supports each sentence (CitationChecker,
 # find_sources). Measured on the seed gold set over the same verification conversations,
 # the gate's refusals applied: this follow-up gave 21 of 28 answers correct (token F1 0.29)
@@ -254,11 +254,13 @@ class ChatAnswerer:
     `local` writes its answer as the next turn of the gate's own conversation with the
     model (`continues_gate`, FOLLOW_UP): the llama.cpp slot still holds the passages and
     question the model has just read for its yes/no. Measured on the 28 answerable seed
-    questions, 2 cores, alternating with the answer prompt question by question: the model
-    read a median 17 prompt tokens to write rather than 146 (the answer prompt's fixed rules
-    and examples were already cached: 324 tokens), and the first word came after 1.96 s
-    rather than 3.91 s (p50; full answer 2.97 s rather than 4.79 s). What is left before the
-    first word is mostly the gate's 112 tokens (1.6 s)."""
+    questions, 2 otherwise idle cores, alternating with the answer prompt question by
+    question: the model read 18 prompt tokens to write rather than a median 146 (the answer
+    prompt's fixed rules and examples were already cached: 324 tokens), and the first word
+    came after 1.86 s rather than 3.63 s (p50; full answer 2.47 s rather than 4.28 s). What
+    is left before the first word is mostly the gate's ~112 tokens (1.5 s). With another
+    process keeping one core busy, llama.cpp's two threads wait on each other: 4.53 s and
+    7.89 s."""
 
     def __init__(self, name: str, chat_model, embedder, scorer: ExtractiveAnswerer, gate,
                  continues_gate: bool = False, answer_tokens: int | None = None):
