@@ -68,8 +68,9 @@ ALTER TABLE chunks ADD COLUMN vector_id INTEGER;
 ALTER TABLE chunks ADD COLUMN vector BLOB;
 CREATE UNIQUE INDEX chunks_vector_id ON chunks(vector_id);
 """
-# Added to catalogs made before sentence vectors were kept; their chunks stay NULL, and the
-# extractive answerer embeds those sentences when asked (as it used to).
+# Added to catalogs made before sentence vectors were kept; their chunks stay NULL until the
+# migration pools them (Index._migrate), and for models the torch encoder cannot pool: the
+# extractive answerer embeds those sentences when asked.
 SENTENCE_COLUMNS = """
 ALTER TABLE chunks ADD COLUMN sentence_spans BLOB;
 ALTER TABLE chunks ADD COLUMN sentence_vectors BLOB;

@@ -34,14 +34,9 @@ class Verifier:
         """The messages the model is asked: `local` writes its answer as their continuation."""
         return self.prompt.invoke({"context": self.compact(question, passages, 400), "question": question}).to_messages()
 
-    def probability(self, question: str, passages: list[Passage]) -> float:
-        """P(yes) / (P(yes) + P(no)) over the first reply token; 0.5 when neither is likely."""
-        if not passages:
-            return 0.0
-        return self.judge(self.conversation(question, passages))
-
     def judge(self, conversation: list[BaseMessage]) -> float:
-        """P(yes) for messages made by `conversation`."""
+        """For messages made by `conversation`: P(yes) / (P(yes) + P(no)) over the first
+        reply token; 0.5 when neither is likely."""
         reply = self.model.invoke(conversation)
         first = reply.response_metadata["logprobs"]["content"][0]["top_logprobs"]
         yes = sum(math.exp(t["logprob"]) for t in first if t["token"].strip().lower() == "yes")
