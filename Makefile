@@ -2,7 +2,11 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXTRAS ?= test,local,ui,bench
+# Scanned PDF pages are read by Debian's tesseract and its English data (index/ocr.py),
+# installed when missing, like Chromium below.
+TESSERACT = command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx eng \
+	|| (apt-get update && apt-get install -y tesseract-ocr tesseract-ocr-eng)
+EXTRAS ?= test,local,ui,bench,postgres
 
 .PHONY: run index test test-fast soak bench install clean
 
@@ -24,6 +28,7 @@ run: index
 	@echo "Indexed seeds/. Ask from the command line:"
 	@echo "  $(BIN)/rag ask \"How much market value did Nvidia lose?\""
 	@echo "or in the web chat below (Ctrl-C stops it)."
+	@$(TESSERACT)
 	$(BIN)/rag serve
 
 # The browser tests drive Debian's Chromium (CI runs as root; a test tool's own browser
@@ -31,6 +36,10 @@ run: index
 test: install
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null \
 		|| (apt-get update && apt-get install -y chromium chromium-driver)
+	$(TESSERACT)
+	# The catalog suite and the replica tests start Debian's PostgreSQL (initdb in a temporary folder).
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| (apt-get update && apt-get install -y postgresql)
 	$(BIN)/python -m pytest
 
 # The inner loop, under a minute on 2 cores: no browser, no local model, no crash trials,

@@ -1,23 +1,33 @@
-"""The catalog: one SQLite file that is the source of truth for what is indexed.
+"""The catalog: the source of truth for what is indexed, behind one interface.
 
-It holds documents, their chunks with offsets and vectors, and an FTS5 keyword index over
-the chunk text, all changed in one transaction per batch of documents, so a crash at any
+It holds documents, their chunks with offsets and vectors, and a keyword index over the
+chunk text, all changed in one transaction per batch of documents, so a crash at any
 moment leaves every committed document whole. The vector store is derived from it: each
 chunk has a vector id that is never reused, and the same transaction journals which
 vector ids the store must add or delete (`vector_journal`); the writer applies the journal
 after the commit, and the next writer replays whatever a crash left in it. Every commit
-bumps the `changes` counter, so a reader in another process knows to catch up.
+bumps the `changes` counter, so a reader in another process (or on another host) knows to
+catch up.
+
+Two backends run the SQL written here ("?" placeholders, the column "end" quoted): SQLite,
+one file per generation under RAG_HOME, the embedded default (index/catalog_sqlite.py), and
+PostgreSQL, one schema per generation in the database RAG_DATABASE_URL names, which replicas
+on several hosts share (index/catalog_postgres.py). Each supplies its connections, its
+tables, and its keyword index; `Catalogs` is where a backend keeps its generations, which
+one is live, and the write lock.
 """
+
 
 from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -29,52 +39,8 @@ from index.errors import NeedsMigrationError
 # from the catalog would then differ from the one first embedded (README, Benchmarks, for
 # what float16 does to recall@10 and size).
 VECTOR_DTYPE = np.float32
-# 2: vectors live here; 3: sentence vectors too.
-SCHEMA_VERSION = "3"
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    source TEXT PRIMARY KEY,
-    sha256 TEXT NOT NULL,
-    text TEXT NOT NULL,
-    pages TEXT NOT NULL,
-    chunks INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    rowid INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    source TEXT NOT NULL REFERENCES documents(source) ON DELETE CASCADE,
-    chunk INTEGER NOT NULL,
-    start INTEGER NOT NULL,
-    end INTEGER NOT NULL,
-    page INTEGER,
-    sha256 TEXT NOT NULL,
-    text_hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
-CREATE INDEX IF NOT EXISTS chunks_text_hash ON chunks(text_hash);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    text, tokenize = 'porter unicode61 remove_diacritics 2'
-);
-CREATE TABLE IF NOT EXISTS vector_journal (
-    vector_id INTEGER PRIMARY KEY,
-    op TEXT NOT NULL CHECK (op IN ('add', 'delete'))
-);
-"""
-# Added to catalogs made before vectors lived here (and to new ones, the same way).
-VECTOR_COLUMNS = """
-ALTER TABLE chunks ADD COLUMN vector_id INTEGER;
-ALTER TABLE chunks ADD COLUMN vector BLOB;
-CREATE UNIQUE INDEX chunks_vector_id ON chunks(vector_id);
-"""
-# Added to catalogs made before sentence vectors were kept; their chunks stay NULL until the
-# migration pools them (Index._migrate), and for models the torch encoder cannot pool: the
-# extractive answerer embeds those sentences when asked.
-SENTENCE_COLUMNS = """
-ALTER TABLE chunks ADD COLUMN sentence_spans BLOB;
-ALTER TABLE chunks ADD COLUMN sentence_vectors BLOB;
-"""
+# 2: vectors live here; 3: sentence vectors too; 4: each chunk's location ("slide 3").
+SCHEMA_VERSION = "4"
 
 # Words too common to rank anything; dropping them keeps OR queries fast on large indexes.
 STOPWORDS = frozenset(
@@ -97,6 +63,7 @@ class StoredChunk:
     page: int | None
     sha256: str
     text: str
+    location: str | None = None  # how a citation names where it is ("slide 3"); None: nowhere finer
 
 
 @dataclass(frozen=True)
@@ -110,6 +77,7 @@ class NewChunk:
     text_hash: str
     vector: np.ndarray
     sentences: SentenceVectors | None = None
+    location: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,57 +92,53 @@ class Journal:
         return self.adds + self.deletes
 
 
-class _Connection(sqlite3.Connection):
-    """A connection that can be weakly referenced (sqlite3's own cannot)."""
-
-
 class Catalog:
-    """One catalog file. Each thread gets its own connection: the web chat answers on
-    several threads at once, and a connection's statement cache is not safe to share
-    between them (CPython issue 118172: wrong rows on 3.12 and 3.13)."""
+    """One generation's catalog. Each thread gets its own connection: the web chat answers
+    on several threads at once, and a connection is not safe to share between them (for
+    SQLite, CPython issue 118172: wrong rows on 3.12 and 3.13).
 
-    def __init__(self, path: Path, readonly: bool = False):
-        self.path = path
-        self._uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+    A backend sets `name` (what identifies this catalog to every process) and `where` (for
+    messages), and implements the hooks below the line."""
+
+    name: str
+    where: str
+    # The chunk rows with their text, aliased `c`, and the expression of the text.
+    CHUNKS_WITH_TEXT = "chunks c"
+    CHUNK_TEXT = "c.text"
+
+    def __init__(self, readonly: bool = False):
         self._local = threading.local()
-        self._connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
+        self._connections: weakref.WeakSet = weakref.WeakSet()
         if not readonly:
-            self.db.execute("PRAGMA journal_mode = WAL")
             self._create()
+            if self.get_meta("schema") is None and not self.chunk_count():
+                self.set_meta("schema", SCHEMA_VERSION)
         elif self.get_meta("schema") != SCHEMA_VERSION:
             raise NeedsMigrationError(
-                f"the index in {path.parent} was built by an older version: run `rag check --repair` "
+                f"the index {self.where} was built by an older version: run `rag check --repair` "
                 "(or any `rag ingest`) once to migrate it"
             )
-
-    def _create(self) -> None:
-        with self.db:
-            self.db.executescript(SCHEMA)
-            columns = {row[1] for row in self.db.execute("PRAGMA table_info(chunks)")}
-            if "vector" not in columns:
-                self.db.executescript(VECTOR_COLUMNS)
-            if "sentence_vectors" not in columns:
-                self.db.executescript(SENTENCE_COLUMNS)
-            if self.get_meta("schema") is None and not self.chunk_count():
-                self._set_meta("schema", SCHEMA_VERSION)
 
     @property
     def needs_migration(self) -> bool:
         return self.get_meta("schema") != SCHEMA_VERSION
 
-    @property
-    def db(self) -> sqlite3.Connection:
+    def _connection(self):
         """This thread's connection, opened on first use and closed when the thread ends."""
         connection = getattr(self._local, "connection", None)
-        if connection is None:
-            # check_same_thread off: close() closes every thread's connection from one thread.
-            connection = sqlite3.connect(self._uri, uri=True, timeout=30, check_same_thread=False,
-                                         factory=_Connection)
-            connection.execute("PRAGMA foreign_keys = ON")
+        if connection is None or self._is_broken(connection):
+            connection = self._connect()
             self._local.connection = connection
             self._connections.add(connection)
             weakref.finalize(threading.current_thread(), connection.close)
         return connection
+
+    def _execute(self, sql: str, params: tuple | list = ()):
+        return self._run(self._connection(), sql, params)
+
+    def _transaction(self) -> AbstractContextManager:
+        """Everything this thread executes inside commits together or not at all."""
+        return self._begin(self._connection())
 
     def close(self) -> None:
         for connection in list(self._connections):
@@ -182,15 +146,16 @@ class Catalog:
 
     # -- metadata -------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = self._execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        with self.db:
+        with self._transaction():
             self._set_meta(key, value)
 
     def _set_meta(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        self._execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                      (key, value))
 
     def changes(self) -> int:
         """How many commits changed what is indexed: a reader that saw another number
@@ -208,28 +173,22 @@ class Catalog:
     # -- reads ----------------------------------------------------------------------
     def documents(self) -> dict[str, str]:
         """source -> sha256 of every indexed document."""
-        return dict(self.db.execute("SELECT source, sha256 FROM documents"))
+        return dict(self._execute("SELECT source, sha256 FROM documents").fetchall())
 
     def document_text(self, source: str) -> str | None:
-        row = self.db.execute("SELECT text FROM documents WHERE source = ?", (source,)).fetchone()
+        row = self._execute("SELECT text FROM documents WHERE source = ?", (source,)).fetchone()
         return row[0] if row else None
 
-    def document_pages(self, source: str) -> list[dict]:
-        row = self.db.execute("SELECT pages FROM documents WHERE source = ?", (source,)).fetchone()
-        return json.loads(row[0]) if row else []
-
     def chunk_count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        return self._execute("SELECT count(*) FROM chunks").fetchone()[0]
 
     def chunk_ids(self, sources: list[str] | None = None) -> list[str]:
         if sources is None:
-            return [r[0] for r in self.db.execute("SELECT id FROM chunks")]
+            return [r[0] for r in self._execute("SELECT id FROM chunks").fetchall()]
         return [
             r[0]
             for batch in _batches(sources)
-            for r in self.db.execute(
-                f"SELECT id FROM chunks WHERE source IN ({_marks(batch)})", batch
-            )
+            for r in self._execute(f"SELECT id FROM chunks WHERE source IN ({_marks(batch)})", batch).fetchall()
         ]
 
     def chunks(self, ids: list[str]) -> dict[str, StoredChunk]:
@@ -243,34 +202,34 @@ class Catalog:
     def _chunks(self, column: str, keys: list) -> list[StoredChunk]:
         found = []
         for batch in _batches(keys):
-            rows = self.db.execute(
-                "SELECT c.id, c.vector_id, c.source, c.chunk, c.start, c.end, c.page, c.sha256, f.text"
-                " FROM chunks c JOIN chunks_fts f ON f.rowid = c.rowid"
+            rows = self._execute(
+                'SELECT c.id, c.vector_id, c.source, c.chunk, c.start, c."end", c.page, c.sha256,'
+                f" {self.CHUNK_TEXT}, c.location FROM {self.CHUNKS_WITH_TEXT}"
                 f" WHERE c.{column} IN ({_marks(batch)})",
                 batch,
-            )
+            ).fetchall()
             found.extend(StoredChunk(*row) for row in rows)
         return found
 
     def vector_ids(self) -> list[int]:
-        return [r[0] for r in self.db.execute("SELECT vector_id FROM chunks ORDER BY vector_id")]
+        return [r[0] for r in self._execute("SELECT vector_id FROM chunks ORDER BY vector_id").fetchall()]
 
     def vectors(self, vector_ids: list[int]) -> tuple[list[int], np.ndarray]:
         """The stored vectors of those ids that exist, as (ids, one row each)."""
         found, rows = [], []
         for batch in _batches(vector_ids):
-            for vector_id, blob in self.db.execute(
+            for vector_id, blob in self._execute(
                 f"SELECT vector_id, vector FROM chunks WHERE vector_id IN ({_marks(batch)})", batch
-            ):
+            ).fetchall():
                 found.append(vector_id)
                 rows.append(_unblob(blob))
         return found, np.stack(rows) if rows else np.empty((0, 0), dtype=VECTOR_DTYPE)
 
-    def all_vectors(self, batch: int):
+    def all_vectors(self, batch: int) -> Iterator[tuple[list[int], np.ndarray]]:
         """Every stored vector in batches of (ids, matrix), in vector id order."""
         after = 0
         while True:
-            rows = self.db.execute(
+            rows = self._execute(
                 "SELECT vector_id, vector FROM chunks WHERE vector_id > ? ORDER BY vector_id LIMIT ?",
                 (after, batch),
             ).fetchall()
@@ -284,11 +243,11 @@ class Catalog:
         of embedding again."""
         found = {}
         for batch in _batches(hashes):
-            rows = self.db.execute(
-                "SELECT text_hash, vector, sentence_spans, sentence_vectors FROM chunks"
-                f" WHERE text_hash IN ({_marks(batch)}) GROUP BY text_hash",
+            rows = self._execute(
+                "SELECT text_hash, vector, sentence_spans, sentence_vectors FROM chunks WHERE rowid IN"
+                f" (SELECT min(rowid) FROM chunks WHERE text_hash IN ({_marks(batch)}) GROUP BY text_hash)",
                 batch,
-            )
+            ).fetchall()
             found.update((h, (_unblob(blob), _sentences(spans, vectors))) for h, blob, spans, vectors in rows)
         return found
 
@@ -296,11 +255,11 @@ class Catalog:
         """The stored vectors of sentences inside source's text[start:end], by their offsets
         in the document; a sentence that two overlapping chunks hold comes from the first."""
         found: dict[tuple[int, int], np.ndarray] = {}
-        rows = self.db.execute(
+        rows = self._execute(
             "SELECT start, sentence_spans, sentence_vectors FROM chunks"
-            " WHERE source = ? AND start < ? AND end > ? AND sentence_vectors IS NOT NULL ORDER BY start",
+            ' WHERE source = ? AND start < ? AND "end" > ? AND sentence_vectors IS NOT NULL ORDER BY start',
             (source, end, start),
-        )
+        ).fetchall()
         for chunk_start, spans, vectors in rows:
             sentences = _sentences(spans, vectors)
             for (s, e), vector in zip(sentences.spans + chunk_start, sentences.vectors):
@@ -308,37 +267,21 @@ class Catalog:
                     found.setdefault((int(s), int(e)), vector)
         return found
 
-    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """BM25 over chunk text; returns (vector id, score) with higher scores better."""
-        terms = [w for w in dict.fromkeys(_WORD.findall(query.lower())) if w not in STOPWORDS]
-        if not terms:
-            return []
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        # Rank inside FTS5, then join only the top k: joining every match first cost a
-        # quarter of the query time at 100k chunks.
-        rows = self.db.execute(
-            "SELECT c.vector_id, s.score FROM (SELECT rowid, -bm25(chunks_fts) AS score FROM chunks_fts"
-            " WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?) s"
-            " JOIN chunks c ON c.rowid = s.rowid ORDER BY s.score DESC",
-            (match, k),
-        )
-        return [(row[0], row[1]) for row in rows]
-
     # -- the journal of vector store work --------------------------------------------
     def journal(self) -> Journal:
-        rows = self.db.execute("SELECT vector_id, op FROM vector_journal").fetchall()
+        rows = self._execute("SELECT vector_id, op FROM vector_journal").fetchall()
         return Journal([v for v, op in rows if op == "add"], [v for v, op in rows if op == "delete"])
 
     def clear_journal(self, vector_ids: list[int]) -> None:
-        with self.db:
+        with self._transaction():
             for batch in _batches(vector_ids):
-                self.db.execute(f"DELETE FROM vector_journal WHERE vector_id IN ({_marks(batch)})", batch)
+                self._execute(f"DELETE FROM vector_journal WHERE vector_id IN ({_marks(batch)})", batch)
 
     def switch_vector_collection(self, name: str) -> None:
         """A rebuilt collection holds every committed vector: the journal is done."""
-        with self.db:
+        with self._transaction():
             self._set_meta("vector_collection", name)
-            self.db.execute("DELETE FROM vector_journal")
+            self._execute("DELETE FROM vector_journal")
             self._bump_changes()
 
     # -- writes -------------------------------------------------------------------------
@@ -348,7 +291,7 @@ class Catalog:
         `documents` pairs an `index.loaders.Document` with its new chunks.
         """
         replaced = [doc.source for doc, _ in documents]
-        with self.db:
+        with self._transaction():
             self._journal_deletes(replaced + removed)
             self._delete_sources(replaced + removed)
             for doc, chunks in documents:
@@ -358,98 +301,141 @@ class Catalog:
 
     def _journal_deletes(self, sources: list[str]) -> None:
         for batch in _batches(sources):
-            self.db.execute(
-                "INSERT OR REPLACE INTO vector_journal SELECT vector_id, 'delete' FROM chunks"
-                f" WHERE source IN ({_marks(batch)})",
+            self._execute(
+                "INSERT INTO vector_journal (vector_id, op) SELECT vector_id, 'delete' FROM chunks"
+                f" WHERE source IN ({_marks(batch)}) ON CONFLICT (vector_id) DO UPDATE SET op = excluded.op",
                 batch,
             )
 
     def _delete_sources(self, sources: list[str]) -> None:
         for batch in _batches(sources):
             marks = _marks(batch)
-            self.db.execute(
-                f"DELETE FROM chunks_fts WHERE rowid IN"
-                f" (SELECT rowid FROM chunks WHERE source IN ({marks}))",
-                batch,
-            )
-            self.db.execute(f"DELETE FROM chunks WHERE source IN ({marks})", batch)
-            self.db.execute(f"DELETE FROM documents WHERE source IN ({marks})", batch)
+            self._delete_keywords(batch)
+            self._execute(f"DELETE FROM chunks WHERE source IN ({marks})", batch)
+            self._execute(f"DELETE FROM documents WHERE source IN ({marks})", batch)
 
     def _insert_document(self, doc, chunks: list[NewChunk]) -> None:
         pages = json.dumps([[p.number, p.start, p.end] for p in doc.pages])
-        self.db.execute(
+        self._execute(
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?)",
             (doc.source, doc.sha256, doc.text, pages, len(chunks)),
         )
         for chunk, vector_id in zip(chunks, self._new_vector_ids(len(chunks))):
             spans, vectors = _sentence_blobs(chunk.sentences)
-            cursor = self.db.execute(
-                "INSERT INTO chunks (id, source, chunk, start, end, page, sha256, text_hash, vector_id, vector,"
-                " sentence_spans, sentence_vectors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (chunk.id, doc.source, chunk.chunk, chunk.start, chunk.end, chunk.page,
-                 doc.sha256, chunk.text_hash, vector_id, _blob(chunk.vector), spans, vectors),
-            )
-            self.db.execute(
-                "INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (cursor.lastrowid, chunk.text)
-            )
-            self.db.execute("INSERT INTO vector_journal VALUES (?, 'add')", (vector_id,))
+            rowid = self._execute(
+                'INSERT INTO chunks (id, source, chunk, start, "end", page, sha256, text_hash, vector_id, vector,'
+                " sentence_spans, sentence_vectors, location) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING rowid",
+                (chunk.id, doc.source, chunk.chunk, chunk.start, chunk.end, chunk.page, doc.sha256,
+                 chunk.text_hash, vector_id, _blob(chunk.vector), spans, vectors, chunk.location),
+            ).fetchone()[0]
+            self._index_keywords(rowid, chunk.text)
+            self._execute("INSERT INTO vector_journal VALUES (?, 'add')", (vector_id,))
 
-    # -- keyword side repair and migration ----------------------------------------------
-    def keyword_problems(self) -> tuple[int, int]:
-        """(chunks with no keyword row, keyword rows with no chunk)."""
-        missing = self.db.execute(
-            "SELECT count(*) FROM chunks c LEFT JOIN chunks_fts f ON f.rowid = c.rowid WHERE f.rowid IS NULL"
-        ).fetchone()[0]
-        stale = self.db.execute(
-            "SELECT count(*) FROM chunks_fts f LEFT JOIN chunks c ON c.rowid = f.rowid WHERE c.rowid IS NULL"
-        ).fetchone()[0]
-        return missing, stale
-
-    def repair_keywords(self) -> None:
-        """Keyword rows again from the documents' text: the chunk offsets say what each holds."""
-        with self.db:
-            self.db.execute("DELETE FROM chunks_fts WHERE rowid NOT IN (SELECT rowid FROM chunks)")
-            self.db.execute(
-                "INSERT INTO chunks_fts (rowid, text) SELECT c.rowid, substr(d.text, c.start + 1, c.end - c.start)"
-                " FROM chunks c JOIN documents d ON d.source = c.source"
-                " WHERE c.rowid NOT IN (SELECT rowid FROM chunks_fts)"
-            )
-            self._bump_changes()
-
-    def legacy_chunks(self, batch: int):
+    # -- migration from older versions -------------------------------------------------
+    def legacy_chunks(self, batch: int) -> Iterator[list[StoredChunk]]:
         """Chunks with no vector yet (an index made before vectors lived here), in batches."""
         while True:
-            ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE vector IS NULL LIMIT ?", (batch,))]
+            ids = [r[0] for r in self._execute("SELECT id FROM chunks WHERE vector IS NULL LIMIT ?",
+                                                (batch,)).fetchall()]
             if not ids:
                 return
             yield list(self.chunks(ids).values())
 
     def store_legacy_vectors(self, vectors: dict[str, np.ndarray]) -> None:
-        with self.db:
+        with self._transaction():
             for (chunk_id, vector), vector_id in zip(vectors.items(), self._new_vector_ids(len(vectors))):
-                self.db.execute("UPDATE chunks SET vector_id = ?, vector = ? WHERE id = ?",
-                                (vector_id, _blob(vector), chunk_id))
+                self._execute("UPDATE chunks SET vector_id = ?, vector = ? WHERE id = ?",
+                              (vector_id, _blob(vector), chunk_id))
 
-    def chunks_without_sentences(self, batch: int):
+    def chunks_without_sentences(self, batch: int) -> Iterator[list[StoredChunk]]:
         """Chunks with no sentence vectors (an index made before they were kept), in batches."""
         while True:
-            ids = [r[0] for r in self.db.execute(
-                "SELECT id FROM chunks WHERE sentence_vectors IS NULL LIMIT ?", (batch,))]
+            ids = [r[0] for r in self._execute(
+                "SELECT id FROM chunks WHERE sentence_vectors IS NULL LIMIT ?", (batch,)).fetchall()]
             if not ids:
                 return
             yield list(self.chunks(ids).values())
 
     def store_sentence_vectors(self, sentences: dict[str, SentenceVectors]) -> None:
-        with self.db:
+        with self._transaction():
             for chunk_id, vectors in sentences.items():
-                self.db.execute("UPDATE chunks SET sentence_spans = ?, sentence_vectors = ? WHERE id = ?",
-                                (*_sentence_blobs(vectors), chunk_id))
+                self._execute("UPDATE chunks SET sentence_spans = ?, sentence_vectors = ? WHERE id = ?",
+                              (*_sentence_blobs(vectors), chunk_id))
 
     def finish_migration(self) -> None:
-        with self.db:
-            self.db.execute("DROP TABLE IF EXISTS pending")
+        with self._transaction():
+            self._execute("DROP TABLE IF EXISTS pending")
             self._set_meta("schema", SCHEMA_VERSION)
             self._bump_changes()
+
+    # -- what a backend implements ---------------------------------------------------
+    def _connect(self):
+        """A new connection to this catalog, committing each statement by itself."""
+        raise NotImplementedError
+
+    def _is_broken(self, connection) -> bool:
+        """Whether the connection was lost (a server restart): the next use opens another."""
+        return False
+
+    def _run(self, connection, sql: str, params: tuple | list):
+        """Execute one statement written with "?" placeholders; returns a cursor."""
+        raise NotImplementedError
+
+    def _begin(self, connection) -> AbstractContextManager:
+        raise NotImplementedError
+
+    def _create(self) -> None:
+        """The tables, created or brought up to date (a writer opens the catalog)."""
+        raise NotImplementedError
+
+    def _index_keywords(self, rowid: int, text: str) -> None:
+        """Make a new chunk's text searchable by keyword (inside the commit's transaction)."""
+        raise NotImplementedError
+
+    def _delete_keywords(self, sources: list[str]) -> None:
+        """Drop the keyword rows of these sources' chunks, before the chunks go."""
+        raise NotImplementedError
+
+    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """BM25 over chunk text; returns (vector id, score) with higher scores better."""
+        raise NotImplementedError
+
+    def keyword_problems(self) -> tuple[int, int]:
+        """(chunks with no keyword row, keyword rows with no chunk)."""
+        raise NotImplementedError
+
+    def repair_keywords(self) -> None:
+        """Keyword rows again from the documents' text: the chunk offsets say what each holds."""
+        raise NotImplementedError
+
+
+class Catalogs(Protocol):
+    """Where a backend keeps an index's catalogs: one per generation, a pointer to the live
+    one, and the lock that lets one writer at a time in."""
+
+    where: str  # for messages: "in .rag", "in PostgreSQL at db:5432/rag"
+
+    def live(self) -> str | None:
+        """The live generation; None before anything was indexed."""
+        ...
+    def switch(self, generation: str) -> None:
+        """Make this generation live, atomically."""
+        ...
+    def generations(self) -> list[str]: ...
+    def open(self, generation: str, readonly: bool = False) -> Catalog: ...
+    def drop(self, generation: str) -> None:
+        """A generation's catalog, gone; it need not open."""
+        ...
+    def lock(self) -> AbstractContextManager:
+        """Held while writing; a second writer gets IndexBusyError. A writer that dies
+        releases it."""
+        ...
+
+
+def query_terms(query: str) -> list[str]:
+    """The words of a question that can rank anything, each once, in order."""
+    return [w for w in dict.fromkeys(_WORD.findall(query.lower())) if w not in STOPWORDS]
 
 
 def _blob(vector: np.ndarray) -> bytes:

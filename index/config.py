@@ -12,6 +12,8 @@ class IndexConfig:
     embed_model: str | None = None  # a sentence-transformers folder; None: the packaged model
     chroma_host: str | None = None  # a Chroma server; None: Chroma embedded under `home`
     chroma_port: int = 8000
+    database_url: str | None = None  # a PostgreSQL catalog; None: SQLite files under `home`
+    database_prefix: str = "rag"  # the index's names in that database: several indexes can share one
 
     def __post_init__(self):
         object.__setattr__(self, "home", Path(self.home))

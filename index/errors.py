@@ -42,5 +42,9 @@ class VectorStoreUnavailable(VectorStoreError):
     """The Chroma server cannot be reached (down, restarting, wrong address)."""
 
 
+class CatalogUnavailable(StoreError):
+    """The PostgreSQL server of RAG_DATABASE_URL cannot be reached (down, restarting, wrong address)."""
+
+
 class LoadError(RagError):
     """One file cannot be read as a document; ingest reports it and goes on."""

@@ -1,9 +1,9 @@
-"""An index on disk: the catalog (SQLite, the source of truth, vectors included) plus the
-vector store derived from it, as one unit.
+"""An index: the catalog (the source of truth, vectors included; SQLite files or a
+PostgreSQL database) plus the vector store derived from it, as one unit.
 
-`RAG_HOME/CURRENT` names the live generation. A rebuild writes a new generation beside the
-live one and switches `CURRENT` atomically once it is complete, so readers never see a
-half-built index and a failed rebuild loses nothing. Within a generation the vector
+The catalogs name the live generation (`RAG_HOME/CURRENT`, or PostgreSQL's `rag_live`). A
+rebuild writes a new generation beside the live one and switches to it atomically once it
+is complete, so readers never see a half-built index and a failed rebuild loses nothing. Within a generation the vector
 collection can be rebuilt from the catalog at any time (`rag check --repair`); the catalog
 names the live collection, so a rebuild switches it in one transaction too.
 """
@@ -11,21 +11,18 @@ names the live collection, so a rebuild switches it in one transaction too.
 from __future__ import annotations
 
 import functools
-import os
 import random
 import time
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-import filelock
 import numpy as np
 from tqdm import tqdm
 
 from index import failpoints
-from index.catalog import Catalog, StoredChunk
+from index.catalog import Catalogs, StoredChunk
 from index.config import IndexConfig
 from index.errors import (
     IndexBusyError,
@@ -78,11 +75,11 @@ class _Diff:
 
 
 class Index:
-    def __init__(self, home: Path, generation: str, backend: VectorBackend, readonly: bool = False):
-        self.home = home
+    def __init__(self, catalogs: Catalogs, generation: str, backend: VectorBackend, readonly: bool = False):
+        self.catalogs = catalogs
         self.generation = generation
         self.backend = backend
-        self.catalog = Catalog(home / f"catalog-{generation}.sqlite", readonly=readonly)
+        self.catalog = catalogs.open(generation, readonly=readonly)
         self.vectors: VectorStore | None = None
         self._seen: int | None = None  # the `changes` count `_pending` was read at
         self._pending: tuple[list[int], np.ndarray] = ([], np.empty((0, 0), np.float32))
@@ -129,7 +126,7 @@ class Index:
         changes = self.catalog.changes()
         if changes == self._seen:
             return
-        key = str(self.catalog.path)
+        key = self.catalog.name
         if self.backend.view.get(key) != changes:
             self.backend.refresh()
             self.backend.view[key] = changes
@@ -343,13 +340,17 @@ class Index:
     def _migrate(self, embedder, progress: bool) -> None:
         """An index made by an older version. One from before vectors lived in the catalog:
         copy each chunk's vector from the old collection (embedding again only what it
-        cannot give), then build the new collection from the catalog. Any older one: pool
-        each chunk's sentence vectors. Nothing is lost if this stops halfway: it resumes."""
-        vectors_in_store = self.catalog.get_meta("schema") is None
+        cannot give), then build the new collection from the catalog. One from before
+        schema 3: pool each chunk's sentence vectors. Schema 3 lacked only the locations
+        column, which the writer's open added. Nothing is lost if this stops halfway: it
+        resumes."""
+        schema = self.catalog.get_meta("schema")
+        vectors_in_store = schema is None
         model = functools.cache(embedder or _default_embedder)
         if vectors_in_store:
             self._copy_legacy_vectors(model, progress)
-        self._pool_sentence_vectors(model, progress)
+        if schema in (None, "2"):
+            self._pool_sentence_vectors(model, progress)
         self.catalog.finish_migration()
         if vectors_in_store:
             self.rebuild_vectors(progress)
@@ -393,12 +394,12 @@ class Index:
 
     def _own_writes_seen(self) -> None:
         """This process's client saw its own writes: no refresh needed for them."""
-        self.backend.view[str(self.catalog.path)] = self.catalog.changes()
+        self.backend.view[self.catalog.name] = self.catalog.changes()
 
     # -- lifetime ------------------------------------------------------------------------
     def drop(self) -> None:
         self.catalog.close()
-        _drop_generation(self.home, self.backend, self.generation)
+        _drop_generation(self.catalogs, self.backend, self.generation)
 
     def close(self) -> None:
         self.catalog.close()
@@ -411,12 +412,11 @@ class Index:
         self.close()
 
 
-def _drop_generation(home: Path, backend: VectorBackend, generation: str) -> None:
-    """A generation's collections and catalog files, gone; its catalog need not open."""
+def _drop_generation(catalogs: Catalogs, backend: VectorBackend, generation: str) -> None:
+    """A generation's collections and catalog, gone; its catalog need not open."""
     for name in _collections_of(backend, generation):
         backend.drop(name)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{home / f'catalog-{generation}.sqlite'}{suffix}").unlink(missing_ok=True)
+    catalogs.drop(generation)
 
 
 def _collections_of(backend: VectorBackend, generation: str) -> list[str]:
@@ -430,29 +430,42 @@ def _default_embedder(model: str | None = None):
     return load_embedder(model)
 
 
-def current_generation(home: Path) -> str | None:
-    pointer = home / "CURRENT"
-    return pointer.read_text().strip() if pointer.exists() else None
+def open_catalogs(config: IndexConfig) -> Catalogs:
+    """Where the config's catalogs live: PostgreSQL when it names a database, else SQLite
+    files under its home (psycopg is imported only then)."""
+    if config.database_url:
+        from index.catalog_postgres import PostgresCatalogs
+
+        return PostgresCatalogs(config.database_url, config.database_prefix)
+    from index.catalog_sqlite import SqliteCatalogs
+
+    return SqliteCatalogs(config.home)
+
+
+def current_generation(config: IndexConfig) -> str | None:
+    return open_catalogs(config).live()
 
 
 def open_index(config: IndexConfig) -> Index:
     """Open the live index for reading."""
-    generation = current_generation(config.home)
+    catalogs = open_catalogs(config)
+    generation = catalogs.live()
     if generation is None:
-        raise NoIndexError(f"no index in {config.home}: run `rag ingest` first")
-    return Index(config.home, generation, connect(config), readonly=True)
+        raise NoIndexError(f"no index {catalogs.where}: run `rag ingest` first")
+    return Index(catalogs, generation, connect(config), readonly=True)
 
 
 def check_index(config: IndexConfig, *, repair: bool = False, progress: bool = False) -> CheckReport:
     """Verify the whole live index (`rag check`); with repair, fix it from the catalog and
     migrate one made by an older version. Holds the write lock: a check needs a still index."""
-    if current_generation(config.home) is None:
-        raise NoIndexError(f"no index in {config.home}: run `rag ingest` first")
+    catalogs = open_catalogs(config)
+    if catalogs.live() is None:
+        raise NoIndexError(f"no index {catalogs.where}: run `rag ingest` first")
     if repair:
         with writing(config, progress=progress, prepare=False) as index:
             return index.repair(full=True, progress=progress,
                                 embedder=lambda: _default_embedder(config.embed_model))
-    with _lock(config.home), open_index(config) as index:
+    with catalogs.lock(), open_index(config) as index:
         return index.check(full=True, progress=progress)
 
 
@@ -469,13 +482,14 @@ def writing(config: IndexConfig, rebuild: bool = False, embedder: Callable[[], o
         home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create the index folder {home}: {exc.strerror or exc}") from exc
-    with _lock(home):
+    catalogs = open_catalogs(config)
+    with catalogs.lock():
         backend = connect(config)
         backend.refresh()  # see everything other processes wrote
-        live = current_generation(home)
+        live = catalogs.live()
         generation = live if live and not rebuild else uuid.uuid4().hex[:12]
-        _remove_stale_generations(home, backend, keep={live, generation})
-        index = Index(home, generation, backend)
+        _remove_stale_generations(catalogs, backend, keep={live, generation})
+        index = Index(catalogs, generation, backend)
         try:
             if prepare:
                 index.prepare(embedder, progress)
@@ -487,38 +501,14 @@ def writing(config: IndexConfig, rebuild: bool = False, embedder: Callable[[], o
                 index.close()
             raise
         if generation != live:
-            _switch(home, generation)
+            catalogs.switch(generation)
             if live:
-                _drop_generation(home, backend, live)
+                _drop_generation(catalogs, backend, live)
         index.close()
 
 
-def _switch(home: Path, generation: str) -> None:
-    tmp = home / "CURRENT.tmp"
-    tmp.write_text(generation)
-    os.replace(tmp, home / "CURRENT")
-
-
-def _remove_stale_generations(home: Path, backend: VectorBackend, keep: set) -> None:
+def _remove_stale_generations(catalogs: Catalogs, backend: VectorBackend, keep: set) -> None:
     """Drop what an interrupted rebuild left: catalogs and collections not live."""
-    for path in home.glob("catalog-*.sqlite"):
-        generation = path.name.removeprefix("catalog-").removesuffix(".sqlite")
+    for generation in catalogs.generations():
         if generation not in keep:
-            _drop_generation(home, backend, generation)
-
-
-@contextmanager
-def _lock(home: Path):
-    """One writer at a time: an OS file lock, so a writer that dies releases it (kept a
-    native lock: filelock's soft fallback would leave a dead writer's lock behind)."""
-    lock = filelock.FileLock(home / "write.lock", timeout=0, preserve_lock_file=True)
-    try:
-        lock.acquire()
-    except filelock.Timeout:
-        raise IndexBusyError(
-            f"index is busy: another process is writing to {home}; try again when it finishes"
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
+            _drop_generation(catalogs, backend, generation)

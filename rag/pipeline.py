@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from index import Index, IngestReport, current_generation, ingest, open_index, remove
+from index import Index, IngestReport, ingest, open_index, remove
 from index.embedding import load_embedder
 from rag.answer import Answer, Draft, TextDelta
 from rag.answerers import Answerer, Answerers
@@ -49,7 +49,7 @@ class Pipeline:
         several threads, and opening a Chroma client is not thread-safe."""
         config = self.settings.index_config
         with self._index_lock:
-            if self._index is None or self._index.generation != current_generation(config.home):
+            if self._index is None or self._index.generation != self._index.catalogs.live():
                 index = open_index(config)
                 index.check_model(self.embedder)
                 self._index = index

@@ -20,6 +20,14 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded")
     chroma_port: int = Field(8000, description="Chroma server port")
     embed_model: str | None = Field(None, description="sentence-transformers model folder")
+    database_url: str | None = Field(
+        None, pattern=r"^postgres(ql)?://",
+        description="PostgreSQL for the catalog and keyword search, shared by replicas; unset = SQLite under RAG_HOME",
+    )
+    database_prefix: str = Field(
+        "rag", pattern=r"^[a-z][a-z0-9_]{0,30}$",
+        description="Prefix of the index's schemas in RAG_DATABASE_URL: indexes with others share a database",
+    )
 
     # Answers
     # RAG_GENERATOR: the old name, still read.
@@ -68,4 +76,5 @@ class Settings(BaseSettings):
     @property
     def index_config(self) -> IndexConfig:
         """What index/ is told: where the index is and what builds it."""
-        return IndexConfig(self.home, self.embed_model, self.chroma_host, self.chroma_port)
+        return IndexConfig(self.home, self.embed_model, self.chroma_host, self.chroma_port, self.database_url,
+                           self.database_prefix)

@@ -43,6 +43,24 @@ def rag_home(tmp_path_factory, monkeypatch) -> Path:
 
 
 @pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL server for the session; each test takes a database of its own."""
+    from helpers import PostgresServer
+
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.server)])
+def index_config(request, rag_home) -> IndexConfig:
+    """An empty index in each catalog backend: SQLite files under RAG_HOME, or a fresh
+    PostgreSQL database (vectors embedded under RAG_HOME either way)."""
+    if request.param == "sqlite":
+        return IndexConfig(rag_home)
+    return IndexConfig(rag_home, database_url=request.getfixturevalue("postgres").new_database())
+
+
+@pytest.fixture(scope="session")
 def embedder():
     from index.embedding import load_embedder
 

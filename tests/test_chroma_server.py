@@ -89,7 +89,7 @@ def test_rebuild_on_a_server_replaces_the_collection(chroma_server, tmp_path):
     old = live_collection(home, port)
     report = ingest([tmp_path / "docs"], IndexConfig(home, chroma_host=HOST, chroma_port=port), rebuild=True)
     new = live_collection(home, port)
-    assert new.split("-")[1] == current_generation(home) != old.split("-")[1]
+    assert new.split("-")[1] == current_generation(IndexConfig(home)) != old.split("-")[1]
     names = {c.name for c in _client(port).list_collections()}
     assert new in names and old not in names
     assert _client(port).get_collection(new).count() == report.chunks_total

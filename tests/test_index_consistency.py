@@ -297,7 +297,7 @@ def test_a_running_rag_serve_sees_ingests_and_removals_from_the_cli(seeded, tmp_
 def make_legacy(home: Path) -> None:
     """Turn an index into what the previous version wrote: vectors only in a Chroma
     collection named after the generation, keyed by chunk id; no vector columns."""
-    generation = current_generation(home)
+    generation = current_generation(IndexConfig(home))
     with open_index(IndexConfig(home)) as index:
         chunks = index.catalog.chunks(index.catalog.chunk_ids())
         ids, vectors = index.catalog.vectors([c.vector_id for c in chunks.values()])

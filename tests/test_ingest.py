@@ -145,7 +145,7 @@ def test_unchanged_folder_embeds_nothing(tmp_path, home):
     assert (first.added, first.chunks_embedded) == (3, first.chunks_total)
     assert first.chunks_total >= 3
     before = consistent_ids(home)
-    generation = current_generation(home)
+    generation = current_generation(IndexConfig(home))
 
     second = ingest([tmp_path / "docs"], IndexConfig(home))
     assert second.chunks_embedded == 0
@@ -153,7 +153,7 @@ def test_unchanged_folder_embeds_nothing(tmp_path, home):
     assert second.added == second.updated == second.removed == 0
     assert second.chunks_total == first.chunks_total
     assert consistent_ids(home) == before
-    assert current_generation(home) == generation
+    assert current_generation(IndexConfig(home)) == generation
 
 
 def test_modified_file_replaces_its_chunks(tmp_path, home):
@@ -356,13 +356,13 @@ def _collections(home: Path) -> set[str]:
 def test_rebuild_makes_a_complete_new_generation(tmp_path, home):
     files = small_corpus(tmp_path / "docs")
     ingest([tmp_path / "docs"], IndexConfig(home))
-    old_generation = current_generation(home)
+    old_generation = current_generation(IndexConfig(home))
     old_ids = consistent_ids(home)
     old_a = ids_of(home, files["a"])
     files["a"].write_text("Narwhals use their tusks to sense the water. They live in Arctic seas.")
 
     report = ingest([tmp_path / "docs"], IndexConfig(home), rebuild=True)
-    new_generation = current_generation(home)
+    new_generation = current_generation(IndexConfig(home))
     assert new_generation != old_generation
     assert (report.added, report.updated, report.unchanged, report.documents) == (3, 0, 0, 3)
     assert report.chunks_embedded == report.chunks_total
@@ -378,7 +378,7 @@ def test_rebuild_makes_a_complete_new_generation(tmp_path, home):
 
 
 def _assert_old_index_intact(home, generation, ids, sources):
-    assert current_generation(home) == generation
+    assert current_generation(IndexConfig(home)) == generation
     assert consistent_ids(home) == ids
     with open_index(IndexConfig(home)) as index:
         assert set(index.catalog.documents()) == sources
@@ -390,7 +390,7 @@ def _assert_old_index_intact(home, generation, ids, sources):
 def test_failed_rebuild_with_a_missing_model_keeps_the_old_index(tmp_path, home):
     files = small_corpus(tmp_path / "docs")
     ingest([tmp_path / "docs"], IndexConfig(home))
-    generation, ids = current_generation(home), consistent_ids(home)
+    generation, ids = current_generation(IndexConfig(home)), consistent_ids(home)
     with pytest.raises(EmbeddingModelError, match="embedding model folder not found"):
         ingest([tmp_path / "docs"], IndexConfig(home, embed_model=str(tmp_path / "no-such-model")), rebuild=True)
     _assert_old_index_intact(home, generation, ids, {str(p) for p in files.values()})
@@ -401,7 +401,7 @@ def test_rebuild_failing_midway_keeps_the_old_index(tmp_path, home, monkeypatch)
 
     files = small_corpus(tmp_path / "docs")
     ingest([tmp_path / "docs"], IndexConfig(home))
-    generation, ids = current_generation(home), consistent_ids(home)
+    generation, ids = current_generation(IndexConfig(home)), consistent_ids(home)
     (tmp_path / "docs" / "delta.txt").write_text("Dolphins sleep with half their brain awake.")
 
     real = ingestion.chunk_document
@@ -434,7 +434,7 @@ def test_leftovers_of_a_killed_rebuild_are_removed(tmp_path, home, monkeypatch):
 
     small_corpus(tmp_path / "docs")
     ingest([tmp_path / "docs"], IndexConfig(home))
-    generation = current_generation(home)
+    generation = current_generation(IndexConfig(home))
 
     # A rebuild killed outright never runs its cleanup: simulate with a no-op drop().
     monkeypatch.setattr(Index, "drop", lambda self: self.close())
@@ -446,7 +446,7 @@ def test_leftovers_of_a_killed_rebuild_are_removed(tmp_path, home, monkeypatch):
     assert len(_collections(home)) == 2
 
     report = ingest([tmp_path / "docs"], IndexConfig(home))
-    assert report.unchanged == 3 and current_generation(home) == generation
+    assert report.unchanged == 3 and current_generation(IndexConfig(home)) == generation
     assert [p.name for p in home.glob("catalog-*.sqlite")] == [f"catalog-{generation}.sqlite"]
     assert _collections(home) == {generation}
     consistent_ids(home)
@@ -476,13 +476,13 @@ def test_a_copied_model_folder_is_the_same_model(tmp_path, home, tmp_path_factor
 def test_a_different_model_is_refused(tmp_path, home, other_model):
     files = small_corpus(tmp_path / "docs")
     ingest([tmp_path / "docs"], IndexConfig(home))
-    generation, ids = current_generation(home), consistent_ids(home)
+    generation, ids = current_generation(IndexConfig(home)), consistent_ids(home)
     files["a"].write_text("Changed text that must not be indexed with another model.")
 
     with pytest.raises(ModelMismatchError) as caught:
         ingest([tmp_path / "docs"], IndexConfig(home, embed_model=str(other_model)))
     assert DEFAULT_MODEL_NAME in str(caught.value) and "other-minilm" in str(caught.value)
-    assert current_generation(home) == generation and consistent_ids(home) == ids
+    assert current_generation(IndexConfig(home)) == generation and consistent_ids(home) == ids
     assert keyword_sources(home, "marmots") == [str(files["a"])]
 
     # A rebuild may switch models.

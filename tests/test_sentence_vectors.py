@@ -58,7 +58,7 @@ def test_a_new_question_embeds_only_itself_and_its_leading_sentences(seed_pipeli
 
 def make_version_2(home) -> None:
     """The index as the version before sentence vectors were kept wrote it."""
-    db = sqlite3.connect(home / f"catalog-{current_generation(home)}.sqlite")
+    db = sqlite3.connect(home / f"catalog-{current_generation(IndexConfig(home))}.sqlite")
     with db:
         db.execute("UPDATE chunks SET sentence_spans = NULL, sentence_vectors = NULL")
         db.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")

@@ -32,8 +32,11 @@ def eval_settings(gold: GoldSet, settings: Settings, corpus: Path | None = None,
 
 def _indexed(docs: Path, folder: Path, settings: Settings, progress: bool) -> Settings:
     """`settings` asking the index of `docs` at folder/index, brought in step with them."""
-    # Eval indexes are always embedded, even when the user's index is on a Chroma server.
-    asked = settings.model_copy(update={"home": folder / "index", "chroma_host": None})
+    # Eval indexes keep their vectors embedded, even when the user's index is on a Chroma
+    # server; with RAG_DATABASE_URL their catalog is in that database, under a prefix of its
+    # own (the PostgreSQL keyword side is measured this way: README, Deploy for a team).
+    prefix = f"{settings.database_prefix}_eval_{hashlib.sha256(str(folder).encode()).hexdigest()[:10]}"
+    asked = settings.model_copy(update={"home": folder / "index", "chroma_host": None, "database_prefix": prefix})
     ingest([str(docs)], asked.index_config, progress=progress)
     return asked
 
@@ -53,3 +56,4 @@ def _folder_name(corpus: Path) -> str:
     resolved = corpus.resolve()
     digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:8]
     return f"{resolved.name}-{digest}"
+

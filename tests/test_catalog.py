@@ -1,0 +1,179 @@
+"""One suite, both catalog backends: SQLite files (the embedded default) and a real
+PostgreSQL server (RAG_DATABASE_URL). Every test runs against each (`index_config`)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from index import IndexBusyError, IndexConfig, check_index, ingest, load, open_index, remove
+from index.catalog import NewChunk
+from index.embedding import SentenceVectors
+from index.failpoints import VARIABLE
+from index.store import open_catalogs, writing
+
+OWLS = "Barn owls hunt voles at night. Their hearing finds prey under snow."
+TIDES = "Spring tides follow the new and full moon. Neap tides come between them."
+
+
+@pytest.fixture
+def folder(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "owls.txt").write_text(OWLS)
+    (docs / "tides.txt").write_text(TIDES)
+    return docs
+
+
+def rag_process(config: IndexConfig, *args: str, failpoint: str | None = None) -> subprocess.CompletedProcess:
+    """The `rag` command in a process of its own, on the same index."""
+    env = {**os.environ, "RAG_HOME": str(config.home)}
+    env.pop(VARIABLE, None)
+    env.pop("RAG_DATABASE_URL", None)
+    if config.database_url:
+        env["RAG_DATABASE_URL"] = config.database_url
+    if failpoint:
+        env[VARIABLE] = failpoint
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], env=env, capture_output=True, text=True)
+
+
+def top_keyword_source(config: IndexConfig, query: str) -> str | None:
+    with open_index(config) as index:
+        hits = index.keyword_search(query, 3)
+        return index.chunks([hits[0][0]])[hits[0][0]].source if hits else None
+
+
+def test_chunks_read_back_with_their_exact_offsets(index_config, folder):
+    report = ingest([folder], index_config)
+    with open_index(index_config) as index:
+        assert set(index.documents()) == {str(folder / "owls.txt"), str(folder / "tides.txt")}
+        chunks = index.chunks(index.catalog.vector_ids())
+        assert len(chunks) == report.chunks_total == index.catalog.chunk_count()
+        for chunk in chunks.values():
+            assert index.document_text(chunk.source)[chunk.start:chunk.end] == chunk.text
+
+
+def test_keyword_search_ranks_the_chunk_with_the_asked_word_first(index_config, folder):
+    ingest([folder], index_config)
+    assert top_keyword_source(index_config, "When are neap tides?") == str(folder / "tides.txt")
+    assert top_keyword_source(index_config, "What do owls hunt?") == str(folder / "owls.txt")
+
+
+def test_a_question_of_stopwords_alone_finds_nothing_by_keyword(index_config, folder):
+    ingest([folder], index_config)
+    assert top_keyword_source(index_config, "What is it that they are?") is None
+
+
+def test_a_changed_document_replaces_its_chunks_everywhere(index_config, folder):
+    ingest([folder], index_config)
+    with open_index(index_config) as index:
+        old_ids, changes = set(index.catalog.chunk_ids()), index.catalog.changes()
+    (folder / "owls.txt").write_text("Tawny owls call at dusk from oak woods.")
+    ingest([folder], index_config)
+    with open_index(index_config) as index:
+        assert index.catalog.changes() > changes
+        assert not old_ids & set(index.catalog.chunk_ids([str(folder / "owls.txt")]))
+        assert index.catalog.journal().ids == []
+        assert index.vectors.ids() == set(index.catalog.vector_ids())
+    assert top_keyword_source(index_config, "Where do tawny owls call?") == str(folder / "owls.txt")
+    assert top_keyword_source(index_config, "voles") is None
+
+
+def test_a_removed_document_is_gone_from_both_searches(index_config, folder, embedder):
+    ingest([folder], index_config)
+    assert remove([str(folder / "tides.txt")], index_config) == [str(folder / "tides.txt")]
+    with open_index(index_config) as index:
+        assert index.documents() == [str(folder / "owls.txt")]
+        hits, _ = index.vector_search(embedder.embed([TIDES])[0], 5)
+        assert {index.chunks([i])[i].source for i, _ in hits} == {str(folder / "owls.txt")}
+    assert top_keyword_source(index_config, "neap tides") is None
+
+
+def test_a_reader_open_before_another_process_writes_sees_the_write(index_config, folder, embedder):
+    ingest([folder / "owls.txt"], index_config)
+    with open_index(index_config) as reader:
+        done = rag_process(index_config, "ingest", str(folder / "tides.txt"))
+        assert done.returncode == 0, done.stderr
+        reader.catch_up()
+        hits, problem = reader.vector_search(embedder.embed(["When are spring tides?"])[0], 1)
+        assert problem is None
+        assert reader.chunks([hits[0][0]])[hits[0][0]].source == str(folder / "tides.txt")
+
+
+def test_a_second_writer_is_told_the_index_is_busy(index_config, folder):
+    ingest([folder], index_config)
+    with writing(index_config):
+        with pytest.raises(IndexBusyError, match="index is busy"):
+            ingest([folder], index_config)
+    assert ingest([folder], index_config).unchanged == 2
+
+
+@pytest.mark.crash
+def test_a_writer_killed_inside_its_transaction_leaves_nothing_half_visible(index_config, folder):
+    ingest([folder / "owls.txt"], index_config)
+    died = rag_process(index_config, "ingest", str(folder / "tides.txt"), failpoint="catalog-commit:kill")
+    assert died.returncode == -signal.SIGKILL, died.stderr
+    with open_index(index_config) as index:
+        assert index.documents() == [str(folder / "owls.txt")]
+        assert index.catalog.journal().ids == []
+    assert check_index(index_config).healthy
+    assert ingest([folder], index_config).added == 1
+
+
+def test_a_rebuild_switches_generation_and_drops_the_old_one(index_config, folder):
+    ingest([folder], index_config)
+    catalogs = open_catalogs(index_config)
+    old = catalogs.live()
+    ingest([folder], index_config, rebuild=True)
+    assert catalogs.live() != old
+    assert catalogs.generations() == [catalogs.live()]
+    assert top_keyword_source(index_config, "neap tides") == str(folder / "tides.txt")
+
+
+DELETE_KEYWORDS = {
+    "sqlite": "DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE chunk = 0)",
+    "postgres": "DELETE FROM postings WHERE chunk IN (SELECT rowid FROM chunks WHERE chunk = 0)",
+}
+
+
+def test_check_finds_missing_keyword_rows_and_repair_restores_them(index_config, folder):
+    ingest([folder], index_config)
+    backend = "postgres" if index_config.database_url else "sqlite"
+    with writing(index_config) as index:
+        with index.catalog._transaction():
+            index.catalog._execute(DELETE_KEYWORDS[backend])
+    assert check_index(index_config).keyword_missing == 2
+    assert check_index(index_config, repair=True).repaired
+    assert check_index(index_config).healthy
+    assert top_keyword_source(index_config, "neap tides") == str(folder / "tides.txt")
+
+
+def test_identical_text_reuses_the_stored_vectors(index_config, folder, tmp_path):
+    ingest([folder], index_config)
+    copy = tmp_path / "copy-of-owls.txt"
+    copy.write_text(OWLS)
+    assert ingest([copy], index_config).chunks_embedded == 0
+
+
+def test_sentence_vectors_and_locations_round_trip(index_config, tmp_path):
+    path = tmp_path / "deck.txt"
+    path.write_text(OWLS)
+    document = load(path)
+    sentences = SentenceVectors(np.array([[0, 30], [31, len(OWLS)]], np.int32),
+                                np.ones((2, 384), np.float16))
+    vector = np.full(384, 1 / np.sqrt(384), np.float32)
+    chunk = NewChunk("deck-0", 0, 0, len(OWLS), None, OWLS, "hash-0", vector, sentences, "slide 2")
+    with writing(index_config) as index:
+        index.catalog.commit_documents([(document, [chunk])], [])
+        index.apply_journal()
+    with open_index(index_config) as index:
+        stored = index.catalog.chunks(["deck-0"])["deck-0"]
+        assert (stored.text, stored.location, stored.start, stored.end) == (OWLS, "slide 2", 0, len(OWLS))
+        found = index.sentence_vectors([(str(path), 0, len(OWLS))])
+        assert sorted(found) == [(str(path), 0, 30), (str(path), 31, len(OWLS))]
+        assert np.array_equal(index.catalog.vectors([stored.vector_id])[1][0], vector)
