@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -93,12 +91,8 @@ class Journal:
 
 
 class Catalog:
-    """One generation's catalog. Each thread gets its own connection: the web chat answers
-    on several threads at once, and a connection is not safe to share between them (for
-    SQLite, CPython issue 118172: wrong rows on 3.12 and 3.13).
-
-    A backend sets `name` (what identifies this catalog to every process) and `where` (for
-    messages), and implements the hooks below the line."""
+    """One generation's catalog. A backend sets `name` (what identifies this catalog to every
+    process) and `where` (for messages), and implements the hooks at the end."""
 
     name: str
     where: str
@@ -107,8 +101,6 @@ class Catalog:
     CHUNK_TEXT = "c.text"
 
     def __init__(self, readonly: bool = False):
-        self._local = threading.local()
-        self._connections: weakref.WeakSet = weakref.WeakSet()
         if not readonly:
             self._create()
             if self.get_meta("schema") is None and not self.chunk_count():
@@ -122,27 +114,6 @@ class Catalog:
     @property
     def needs_migration(self) -> bool:
         return self.get_meta("schema") != SCHEMA_VERSION
-
-    def _connection(self):
-        """This thread's connection, opened on first use and closed when the thread ends."""
-        connection = getattr(self._local, "connection", None)
-        if connection is None or self._is_broken(connection):
-            connection = self._connect()
-            self._local.connection = connection
-            self._connections.add(connection)
-            weakref.finalize(threading.current_thread(), connection.close)
-        return connection
-
-    def _execute(self, sql: str, params: tuple | list = ()):
-        return self._run(self._connection(), sql, params)
-
-    def _transaction(self) -> AbstractContextManager:
-        """Everything this thread executes inside commits together or not at all."""
-        return self._begin(self._connection())
-
-    def close(self) -> None:
-        for connection in list(self._connections):
-            connection.close()
 
     # -- metadata -------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -370,19 +341,16 @@ class Catalog:
             self._bump_changes()
 
     # -- what a backend implements ---------------------------------------------------
-    def _connect(self):
-        """A new connection to this catalog, committing each statement by itself."""
+    def _execute(self, sql: str, params: tuple | list = ()):
+        """Run one statement written with "?" placeholders; the result has fetchone() and
+        fetchall(). Inside `_transaction`, on the transaction's connection."""
         raise NotImplementedError
 
-    def _is_broken(self, connection) -> bool:
-        """Whether the connection was lost (a server restart): the next use opens another."""
-        return False
-
-    def _run(self, connection, sql: str, params: tuple | list):
-        """Execute one statement written with "?" placeholders; returns a cursor."""
+    def _transaction(self) -> AbstractContextManager:
+        """Everything this thread executes inside commits together or not at all."""
         raise NotImplementedError
 
-    def _begin(self, connection) -> AbstractContextManager:
+    def close(self) -> None:
         raise NotImplementedError
 
     def _create(self) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -64,6 +66,10 @@ class _Connection(sqlite3.Connection):
 
 
 class SqliteCatalog(Catalog):
+    """Each thread gets its own connection: the web chat answers on several threads at once,
+    and a connection's statement cache is not safe to share between them (CPython issue
+    118172: wrong rows on 3.12 and 3.13)."""
+
     CHUNKS_WITH_TEXT = "chunks c JOIN chunks_fts f ON f.rowid = c.rowid"
     CHUNK_TEXT = "f.text"
 
@@ -72,25 +78,33 @@ class SqliteCatalog(Catalog):
         self.name = str(path)
         self.where = f"in {path.parent}"
         self._uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+        self._local = threading.local()
+        self._connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
         super().__init__(readonly)
-
-    def _connect(self) -> sqlite3.Connection:
-        # check_same_thread off: close() closes every thread's connection from one thread.
-        connection = sqlite3.connect(self._uri, uri=True, timeout=30, check_same_thread=False,
-                                     factory=_Connection)
-        connection.execute("PRAGMA foreign_keys = ON")
-        return connection
-
-    def _run(self, connection, sql, params):
-        return connection.execute(sql, params)
-
-    def _begin(self, connection):
-        return connection
 
     @property
     def db(self) -> sqlite3.Connection:
-        """This thread's connection (tests read the tables directly)."""
-        return self._connection()
+        """This thread's connection, opened on first use and closed when the thread ends."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            # check_same_thread off: close() closes every thread's connection from one thread.
+            connection = sqlite3.connect(self._uri, uri=True, timeout=30, check_same_thread=False,
+                                         factory=_Connection)
+            connection.execute("PRAGMA foreign_keys = ON")
+            self._local.connection = connection
+            self._connections.add(connection)
+            weakref.finalize(threading.current_thread(), connection.close)
+        return connection
+
+    def _execute(self, sql, params=()):
+        return self.db.execute(sql, params)
+
+    def _transaction(self) -> sqlite3.Connection:
+        return self.db  # commits when the block ends, rolls back when it raises
+
+    def close(self) -> None:
+        for connection in list(self._connections):
+            connection.close()
 
     def _create(self) -> None:
         self.db.execute("PRAGMA journal_mode = WAL")

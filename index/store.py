@@ -434,9 +434,9 @@ def open_catalogs(config: IndexConfig) -> Catalogs:
     """Where the config's catalogs live: PostgreSQL when it names a database, else SQLite
     files under its home (psycopg is imported only then)."""
     if config.database_url:
-        from index.catalog_postgres import PostgresCatalogs
+        from index.catalog_postgres import postgres_catalogs
 
-        return PostgresCatalogs(config.database_url, config.database_prefix)
+        return postgres_catalogs(config.database_url, config.database_prefix)
     from index.catalog_sqlite import SqliteCatalogs
 
     return SqliteCatalogs(config.home)
