@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from index import IndexBusyError, IndexConfig, check_index, ingest, load, open_index, remove
+from index import IndexBusyError, IndexConfig, NeedsMigrationError, check_index, ingest, load, open_index, remove
 from index.catalog import NewChunk
 from index.embedding import SentenceVectors
 from index.failpoints import VARIABLE
@@ -177,3 +178,20 @@ def test_sentence_vectors_and_locations_round_trip(index_config, tmp_path):
         found = index.sentence_vectors([(str(path), 0, len(OWLS))])
         assert sorted(found) == [(str(path), 0, 30), (str(path), 31, len(OWLS))]
         assert np.array_equal(index.catalog.vectors([stored.vector_id])[1][0], vector)
+
+
+def test_an_index_from_before_locations_is_migrated_without_the_model(rag_home, folder):
+    config = IndexConfig(rag_home)
+    ingest([folder], config)
+    db = sqlite3.connect(rag_home / f"catalog-{open_catalogs(config).live()}.sqlite")
+    with db:
+        db.execute("ALTER TABLE chunks DROP COLUMN location")
+        db.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
+    db.close()
+    with pytest.raises(NeedsMigrationError, match="rag check --repair"):
+        open_index(config)
+    with writing(config, embedder=lambda: pytest.fail("migrating loaded the embedding model")):
+        pass
+    with open_index(config) as index:
+        assert {c.location for c in index.chunks(index.catalog.vector_ids()).values()} == {None}
+    assert top_keyword_source(config, "neap tides") == str(folder / "tides.txt")
