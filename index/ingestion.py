@@ -58,7 +58,7 @@ def ingest(
         batch: list[tuple[Document, list[Chunk]]] = []
         for path, source in tqdm(files, desc="Indexing", unit="file", disable=not progress):
             try:
-                document = load(path, source)
+                document = load(path, source, progress=progress)
             except LoadError as exc:
                 report.errors.append({"source": source, "error": str(exc)})
                 continue
@@ -137,7 +137,8 @@ def _commit(index: Index, embedder: Embedder, batch, known: dict, report: Ingest
         for chunk in chunks:
             text_hash = _text_hash(chunk.text)
             new_chunks.append(NewChunk(_chunk_id(document, chunk), chunk.index, chunk.start, chunk.end,
-                                       chunk.page, chunk.text, text_hash, *vectors[text_hash]))
+                                       chunk.page, chunk.text, text_hash, *vectors[text_hash],
+                                       location=document.location(chunk.start, chunk.end)))
         documents.append((document, new_chunks))
     _replace(index, documents, [])
     for document, _ in batch:

@@ -1,10 +1,13 @@
-"""Turn a file into plain text, keeping page boundaries for PDFs.
+"""Turn a file into plain text, keeping the pages (slides, sheets, cells, chapters) a
+citation names.
 
 Offsets everywhere else in the project point into `Document.text`, so each loader
 decides once what a document's text is and nothing downstream rewrites it.
 
-The PDF, DOCX and HTML libraries are imported by the loader that needs them: a folder of
-text files, or a process that only asks questions, does not pay for the others.
+The PDF, DOCX and HTML libraries are imported by the loader that needs them, and so are the
+readers of slides and sheets (index/office.py) and of notebooks, reStructuredText and EPUBs
+(index/markup.py): a folder of text files, or a process that only asks questions, does not
+pay for the others.
 """
 
 from __future__ import annotations
@@ -14,22 +17,50 @@ import hashlib
 import io
 import re
 import zipfile
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 import charset_normalizer
 
 from index.errors import LoadError
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
+DOCUMENT_SUFFIXES = (
+    ".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx",
+    ".pptx", ".xlsx", ".csv", ".tsv", ".ipynb", ".rst", ".epub",
+)
+# Source code and plain configuration, read as text when a user points at a repository.
+CODE_SUFFIXES = (
+    ".py", ".pyi", ".js", ".jsx", ".mjs", ".ts", ".tsx", ".java", ".kt", ".scala", ".go", ".rs",
+    ".c", ".h", ".cc", ".cpp", ".hpp", ".cs", ".rb", ".php", ".swift", ".r", ".jl", ".lua", ".pl",
+    ".sh", ".bash", ".sql", ".css", ".scss", ".vue",
+)
+CONFIG_SUFFIXES = (
+    ".json", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf", ".properties", ".xml", ".proto",
+)
+SUPPORTED_SUFFIXES = DOCUMENT_SUFFIXES + CODE_SUFFIXES + CONFIG_SUFFIXES
 PAGE_SEPARATOR = "\n\n"
-# A DOCX is a zip: refuse archives that would inflate past this (zip bombs).
-MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024
+# DOCX, PPTX, XLSX and EPUB files are zips: refuse archives that would inflate past this
+# (zip bombs). zipfile stops inflating a member at the size the directory declares (it
+# raises "Bad CRC-32" on one that lies), so these sizes bound what any parser reads.
+MAX_UNCOMPRESSED = 200 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Page:
     number: int  # 1-based, as a reader would cite it
+    start: int
+    end: int
+    label: str | None = None  # how a citation names it when not "page N": "slide 3", "cell 5"
+
+
+@dataclass(frozen=True)
+class Row:
+    """A spreadsheet row's text: finer than a page, so a citation names its rows."""
+
+    number: int  # as the sheet numbers it: the header is row 1
     start: int
     end: int
 
@@ -40,12 +71,30 @@ class Document:
     text: str
     sha256: str
     pages: list[Page] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)  # in text order
 
     def page_at(self, offset: int) -> int | None:
         for page in self.pages:
             if page.start <= offset < page.end:
                 return page.number
         return None
+
+    def location(self, start: int, end: int) -> str | None:
+        """How a citation of text[start:end] names where it is ("page 3", "sheet Q3, rows
+        2-41", "rows 5-9" in a CSV); None when the document is one undivided text."""
+        number = self.page_at(start)
+        page = next((p for p in self.pages if p.number == number), None)
+        parts = [page.label or f"page {page.number}"] if page else []
+        rows = self.rows_in(start, end)
+        if rows:
+            parts.append(_rows_label(rows[0].number, rows[-1].number))
+        return ", ".join(parts) or None
+
+    def rows_in(self, start: int, end: int) -> list[Row]:
+        """The rows text[start:end] overlaps (a bisection: a sheet may have 100,000)."""
+        first = bisect_right(self.rows, start, key=attrgetter("end"))
+        stop = bisect_left(self.rows, end, key=attrgetter("start"))
+        return self.rows[first:stop]
 
     def spans(self) -> list[tuple[int, int, int | None]]:
         """Regions to chunk independently: one per page, or the whole text."""
@@ -54,11 +103,60 @@ class Document:
         return [(0, len(self.text), None)]
 
 
+_ROWS_LOCATION = re.compile(r"(?:(?P<page>.*), )?rows? (?P<first>\d+)(?:-(?P<last>\d+))?")
+
+
+def _rows_label(first: int, last: int) -> str:
+    return f"row {first}" if first == last else f"rows {first}-{last}"
+
+
+def spanning_location(first: str | None, last: str | None) -> str | None:
+    """The location of text running from a span located at `first` to one at `last` (two
+    overlapping chunks' locations, in text order): rows of one sheet become one range
+    ("sheet Q3, rows 2-60"); other differing places are named both ("slide 2 to slide 3")."""
+    if first == last or last is None:
+        return first
+    if first is None:
+        return last
+    head, tail = _ROWS_LOCATION.fullmatch(first), _ROWS_LOCATION.fullmatch(last)
+    if head and tail and head["page"] == tail["page"]:
+        rows = _rows_label(int(head["first"]), int(tail["last"] or tail["first"]))
+        return f"{head['page']}, {rows}" if head["page"] else rows
+    return f"{first} to {last}"
+
+
+class PagedText:
+    """A document's text assembled page by page, each page's and row's offsets exact."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._length = 0
+        self.pages: list[Page] = []
+        self.rows: list[Row] = []
+
+    def add(self, number: int, text: str, label: str | None = None, rows: Sequence[Row] = ()) -> None:
+        """Append a page (none when `text` is empty); `rows` hold offsets into `text`."""
+        if not text:
+            return
+        if self._parts:
+            self._parts.append(PAGE_SEPARATOR)
+            self._length += len(PAGE_SEPARATOR)
+        self.pages.append(Page(number, self._length, self._length + len(text), label))
+        self.rows += [Row(row.number, self._length + row.start, self._length + row.end) for row in rows]
+        self._parts.append(text)
+        self._length += len(text)
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+
 def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
-def load(path: str | Path, source: str | None = None) -> Document:
+def load(path: str | Path, source: str | None = None, *, progress: bool = False) -> Document:
+    """The document in the file at `path`; `progress` shows a bar while scanned pages are read."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -69,19 +167,35 @@ def load(path: str | Path, source: str | None = None) -> Document:
         raise LoadError(f"cannot read file: {exc.strerror or exc}") from exc
     if not data.strip():
         raise LoadError("empty file")
+    from index import markup, office  # here: they import this module's Page and helpers
+
+    rows: list[Row] = []
     match suffix:
         case ".pdf":
-            text, pages = _pdf(data)
+            text, pages = _pdf(data, progress)
         case ".docx":
             text, pages = _docx(data), []
+        case ".pptx":
+            text, pages = office.slides(data)
+        case ".xlsx":
+            text, pages, rows = office.workbook(data)
+        case ".csv" | ".tsv":
+            text, rows = office.delimited(decode_text(data))
+            pages = []
+        case ".ipynb":
+            text, pages = markup.notebook(data)
+        case ".rst":
+            text, pages = markup.restructured_text(decode_text(data)), []
+        case ".epub":
+            text, pages = markup.epub(data)
         case ".html" | ".htm":
-            text, pages = _html(decode_text(data)), []
+            text, pages = html_text(decode_text(data)), []
         case _:
             text, pages = decode_text(data), []
     if not text.strip():
         raise LoadError("no text could be extracted")
     sha = hashlib.sha256(data).hexdigest()
-    return Document(source=source or str(path), text=text, sha256=sha, pages=pages)
+    return Document(source=source or str(path), text=text, sha256=sha, pages=pages, rows=rows)
 
 
 _BOMS = (
@@ -145,7 +259,8 @@ def _looks_binary(text: str) -> bool:
     return len(_CONTROL.findall(sample)) > max(8, len(sample) // 100)
 
 
-def _pdf(data: bytes) -> tuple[str, list[Page]]:
+def _pdf(data: bytes, progress: bool) -> tuple[str, list[Page]]:
+    """Each page's text layer, or its OCR text when it has none (a scan)."""
     from pypdf import PdfReader
 
     try:
@@ -157,8 +272,10 @@ def _pdf(data: bytes) -> tuple[str, list[Page]]:
         raise
     except Exception as exc:  # pypdf raises many types on damaged files; all mean "corrupt"
         raise LoadError(f"corrupt or unreadable PDF: {_describe(exc)}") from exc
+    scanned = _scanned_texts(data, page_texts, progress)
+    page_texts = [text or scanned.get(number, "") for number, text in enumerate(page_texts, start=1)]
     if not any(page_texts):
-        raise LoadError("PDF has no extractable text (scanned images need OCR first)")
+        raise LoadError("PDF has no extractable text: its pages are blank or OCR found no words on them")
     pages, parts, offset = [], [], 0
     for number, page_text in enumerate(page_texts, start=1):
         if not page_text:
@@ -166,25 +283,34 @@ def _pdf(data: bytes) -> tuple[str, list[Page]]:
         if parts:
             parts.append(PAGE_SEPARATOR)
             offset += len(PAGE_SEPARATOR)
-        pages.append(Page(number, offset, offset + len(page_text)))
+        label = f"page {number} (OCR)" if number in scanned else None
+        pages.append(Page(number, offset, offset + len(page_text), label))
         parts.append(page_text)
         offset += len(page_text)
     return "".join(parts), pages
+
+
+def _scanned_texts(data: bytes, page_texts: list[str], progress: bool) -> dict[int, str]:
+    """page number -> OCR text, for the pages with no text layer that are not blank."""
+    textless = [number for number, text in enumerate(page_texts, start=1) if not text]
+    if not textless:
+        return {}
+    from index.ocr import read_scanned_pages
+
+    return read_scanned_pages(data, textless, progress=progress)
 
 
 def _docx(data: bytes) -> str:
     import docx
     import docx.table
 
+    check_inflated_size(data, "DOCX")
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_DOCX_UNCOMPRESSED:
-                raise LoadError("DOCX inflates to over 200 MB: refusing a possible zip bomb")
         document = docx.Document(io.BytesIO(data))
     except LoadError:
         raise
     except Exception as exc:  # zipfile, lxml and python-docx each have their own errors
-        raise LoadError(f"corrupt or unreadable DOCX: {_describe(exc)}") from exc
+        raise unreadable("DOCX", exc) from exc
     blocks = []
     for block in document.iter_inner_content():  # paragraphs and tables in reading order
         if isinstance(block, docx.table.Table):
@@ -195,6 +321,27 @@ def _docx(data: bytes) -> str:
         elif block.text.strip():
             blocks.append(block.text.strip())
     return "\n\n".join(blocks)
+
+
+def check_inflated_size(data: bytes, kind: str) -> None:
+    """Refuse a zip-based file (`kind` names it: "DOCX") that is no zip or would inflate
+    past MAX_UNCOMPRESSED, before any parser opens it."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            inflated = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        raise unreadable(kind, exc) from exc
+    if inflated > MAX_UNCOMPRESSED:
+        raise LoadError(f"{kind} inflates to over {MAX_UNCOMPRESSED // 2**20} MB: refusing a possible zip bomb")
+
+
+def unreadable(kind: str, exc: BaseException) -> LoadError:
+    """The error for a file its parser failed on, in one line: libraries raise many types on
+    damaged files, all meaning "corrupt", and some wrap the reason (openpyxl: "could not
+    read worksheets ... see the exception"), so the innermost cause is named."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return LoadError(f"corrupt or unreadable {kind}: {' '.join(_describe(exc).split())}")
 
 
 def _describe(exc: Exception) -> str:
@@ -211,8 +358,9 @@ _BLOCK_GAP = re.compile(r"\s*\n\s*\n\s*")
 _SPACES = re.compile(r"\s+")
 
 
-def _html(markup: str) -> str:
-    """Visible text: block elements become paragraphs, inline markup joins its sentence."""
+def html_text(markup: str, with_title: bool = True) -> str:
+    """Visible text: block elements become paragraphs, inline markup joins its sentence;
+    the <title> first unless `with_title` is False or the text begins with it."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(markup, "lxml")
@@ -224,4 +372,4 @@ def _html(markup: str) -> str:
         tag.insert_after("\n\n")
     blocks = (_SPACES.sub(" ", block).strip() for block in _BLOCK_GAP.split(soup.get_text()))
     text = "\n\n".join(block for block in blocks if block)
-    return f"{title}\n\n{text}" if title and not text.startswith(title) else text
+    return f"{title}\n\n{text}" if with_title and title and not text.startswith(title) else text

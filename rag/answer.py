@@ -21,6 +21,9 @@ class Passage:
     text: str
     page: int | None
     score: float
+    # Where it is, as a citation names it ("page 3", "slide 2", "sheet Q3, rows 2-41",
+    # "cell 5"); None in an index made before locations were kept: show "page N" then.
+    location: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class Citation:
     quote: str
     page: int | None
     score: float
+    location: str | None = None  # the cited passage's (Passage.location)
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,12 @@ class TextDelta:
     """A piece of an answer's text, as it is produced; a stream ends with the whole answer."""
 
     text: str
+
+
+def place(item: Passage | Citation) -> str | None:
+    """Where a passage or citation is, as shown to a reader: its location, or "page N" when
+    an index made before locations were kept has only the page number."""
+    return item.location or (f"page {item.page}" if item.page else None)
 
 
 def no_problems() -> dict:

@@ -12,7 +12,7 @@ import click
 
 from index import check_index
 from index import ingest as run_ingest
-from rag.answer import TextDelta
+from rag.answer import TextDelta, place
 from rag.errors import RagError
 from rag.eval import eval_settings, evaluate, read_gold, summary_table, write_report
 from rag.eval import compare as compare_runs
@@ -136,7 +136,7 @@ def ask(question: str, as_json: bool, k: int | None, answerer: str | None) -> No
     shown = answer.citations if answer.citations else answer.passages
     click.echo("\nSources:" if answer.citations else "\nClosest passages:")
     for item in shown:
-        where = item.source + (f", page {item.page}" if item.page else "")
+        where = ", ".join(part for part in (item.source, place(item)) if part)
         quote = getattr(item, "quote", None) or item.text
         click.echo(f"  [{item.n}] {where} (chars {item.start}-{item.end})")
         click.echo(f"      \u201c{textwrap.shorten(quote, 300, placeholder=ELLIPSIS)}\u201d")

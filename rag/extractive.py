@@ -141,7 +141,7 @@ class ExtractiveAnswerer(QuotingAnswerer):
             parts.append(f"{s.text} [{s.passage.n}]")
             citations.append(
                 Citation(s.passage.n, s.passage.source, s.start, s.end, s.text,
-                         s.passage.page, round(scored.evidence, 4))
+                         s.passage.page, round(scored.evidence, 4), s.passage.location)
             )
         return Draft(" ".join(parts), citations, False, confidence=self.model.probability(signals),
                      signals=signals, short_answer=_short_answer(question, ranked[0].sentence))

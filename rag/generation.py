@@ -206,7 +206,7 @@ class CitationChecker:
         best = int(np.argmax(support))
         s = sentences[best]
         return Citation(passage.n, passage.source, s.start, s.end, s.text, passage.page,
-                        round(float(support[best]), 4))
+                        round(float(support[best]), 4), passage.location)
 
 
 def _sentences(text: str) -> list[str]:

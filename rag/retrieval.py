@@ -11,6 +11,7 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
+from index.loaders import spanning_location
 from rag.answer import Passage
 
 _WORDS = re.compile(r"\w+")
@@ -93,7 +94,7 @@ def merge_passages(ranked: list[tuple[Any, float]], k: int) -> list[Passage]:
             continue
         seen_words.append(words)
         kept.append({"source": chunk.source, "start": chunk.start, "end": chunk.end,
-                     "text": chunk.text, "page": chunk.page, "score": score})
+                     "text": chunk.text, "page": chunk.page, "score": score, "location": chunk.location})
     return [Passage(n=n, **p) for n, p in enumerate(kept, start=1)]
 
 
@@ -101,9 +102,11 @@ def _extend(passage: dict, chunk) -> None:
     if chunk.start < passage["start"]:
         passage["text"] = chunk.text[: passage["start"] - chunk.start] + passage["text"]
         passage["start"] = chunk.start
+        passage["location"] = spanning_location(chunk.location, passage["location"])
     if chunk.end > passage["end"]:
         passage["text"] += chunk.text[passage["end"] - chunk.start :]
         passage["end"] = chunk.end
+        passage["location"] = spanning_location(passage["location"], chunk.location)
 
 
 def _near_duplicate(a: frozenset[str], b: frozenset[str], threshold: float = 0.9) -> bool:

@@ -125,6 +125,134 @@ def rewrite_zip_member(src: Path, dst: Path, member: str, content: bytes) -> Pat
     return dst
 
 
+SLIDES = [  # (title, body, speaker notes)
+    ("Harbour survey", "The east pier needs new pilings.", "Mention the repair budget of two million."),
+    ("Tide table", None, None),
+]
+SLIDE_TABLE = [["Day", "High tide"], ["Monday", "06:12"], ["Tuesday", "06:58"]]
+SHEETS = {  # name -> rows, the header first
+    "Q3": [["Region", "Sales", "Owner"], ["North", 1200, "Ann Lee"], ["South", 950.5, "Bo Chen"],
+           [None, None, None], ["West", 700, None]],
+    "Notes": [["Remark"], ["Figures are in euros."]],
+}
+NOTEBOOK_CELLS = [  # (kind, source, stdout)
+    ("markdown", "# Tide model\n\nWe fit the height of the tide.", None),
+    ("code", "print(2 + 2)", "4\n"),
+    ("code", "", None),
+    ("markdown", "The fitted amplitude is 3.1 metres.", None),
+]
+RST = """\
+=============
+Lighthouse log
+=============
+
+The keeper lights the lamp at dusk.
+
+Duties
+------
+
+- Trim the wick.
+- Wind the clockwork.
+
+.. note:: Fuel arrives on Tuesdays.
+
+.. code-block:: python
+
+   lamp.light()
+
++---------+--------+
+| Station | Keeper |
++=========+========+
+| Wrath   | Morag  |
++---------+--------+
+"""
+CHAPTERS = [  # (file, TOC title, text), in reading order; file names sort the other way
+    ("b-harbour.xhtml", "The Harbour", "Boats rest in the harbour at night."),
+    ("a-storm.xhtml", "The Storm", "A storm broke the sea wall in March."),
+]
+
+
+def make_pptx(path: Path) -> Path:
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    for title, body, notes in SLIDES:
+        slide = deck.slides.add_slide(deck.slide_layouts[1 if body else 5])
+        slide.shapes.title.text = title
+        if body:
+            slide.placeholders[1].text = body
+        if notes:
+            slide.notes_slide.notes_text_frame.text = notes
+    table = slide.shapes.add_table(len(SLIDE_TABLE), 2, Inches(1), Inches(2), Inches(4), Inches(2)).table
+    for r, row in enumerate(SLIDE_TABLE):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    deck.save(path)
+    return path
+
+
+def make_xlsx(path: Path) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in SHEETS.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+def make_notebook(path: Path) -> Path:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    cells = [
+        new_markdown_cell(source) if kind == "markdown"
+        else new_code_cell(source, outputs=[new_output("stream", name="stdout", text=out)] if out else [])
+        for kind, source, out in NOTEBOOK_CELLS
+    ]
+    nbformat.write(new_notebook(cells=cells), str(path))
+    return path
+
+
+def make_epub(path: Path, toc: str = "nav") -> Path:
+    """A minimal valid EPUB: chapters in CHAPTERS' order, titled by an EPUB 3 navigation
+    document (toc="nav") or an EPUB 2 NCX (toc="ncx")."""
+    items = "".join(f'<item id="c{i}" href="text/{name}" media-type="application/xhtml+xml"/>'
+                    for i, (name, _, _) in enumerate(CHAPTERS))
+    spine = "".join(f'<itemref idref="c{i}"/>' for i in range(len(CHAPTERS)))
+    if toc == "nav":
+        links = "".join(f'<li><a href="text/{name}#top">{title}</a></li>' for name, title, _ in CHAPTERS)
+        toc_item = '<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>'
+        toc_file = ("nav.xhtml", '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops">'
+                    f'<body><nav epub:type="toc"><ol>{links}</ol></nav></body></html>')
+        spine_open = "<spine>"
+    else:
+        points = "".join(f'<navPoint id="p{i}"><navLabel><text>{title}</text></navLabel>'
+                         f'<content src="text/{name}"/></navPoint>' for i, (name, title, _) in enumerate(CHAPTERS))
+        toc_item = '<item id="ncx" href="toc.ncx" media-type="application/x-dtbncx+xml"/>'
+        toc_file = ("toc.ncx", f'<ncx xmlns="http://www.daisy.org/z3986/2005/ncx/"><navMap>{points}</navMap></ncx>')
+        spine_open = '<spine toc="ncx">'
+    package = ('<package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata/>'
+               f"<manifest>{toc_item}{items}</manifest>{spine_open}{spine}</spine></package>")
+    container = ('<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container" version="1.0"><rootfiles>'
+                 '<rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/>'
+                 "</rootfiles></container>")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mimetype", "application/epub+zip", zipfile.ZIP_STORED)
+        archive.writestr("META-INF/container.xml", container)
+        archive.writestr("OEBPS/content.opf", package)
+        archive.writestr(f"OEBPS/{toc_file[0]}", toc_file[1])
+        for name, title, text in CHAPTERS:
+            archive.writestr(f"OEBPS/text/{name}", '<?xml version="1.0" encoding="utf-8"?>'
+                             '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>Sea book'
+                             f'</title></head><body><h1 id="top">{title}</h1><p>{text}</p></body></html>')
+    return path
+
+
 def make_docs(folder: Path) -> dict[str, Path]:
     """One file of every supported kind; returns name -> path."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -67,8 +67,8 @@ def test_answer_dict_has_exactly_the_documented_shape(gold_answers):
     }
     assert data["checks"] == {"invalid_citations": 0, "removed": []}
     assert 0 <= data["confidence"] <= 1
-    assert set(data["citations"][0]) == {"n", "source", "start", "end", "quote", "page", "score"}
-    assert set(data["passages"][0]) == {"n", "source", "start", "end", "text", "page", "score"}
+    assert set(data["citations"][0]) == {"n", "source", "start", "end", "quote", "page", "score", "location"}
+    assert set(data["passages"][0]) == {"n", "source", "start", "end", "text", "page", "score", "location"}
     assert set(data["timings_ms"]) == {"retrieve", "generate", "total"}
     assert data["answerer"] == data["generator"] == "extractive"  # "generator": the old name, kept
     json.dumps(data)

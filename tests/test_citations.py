@@ -9,7 +9,7 @@ TEXT_1 = "The Eiffel Tower was completed in 1889. It was built for the World's F
 TEXT_2 = "Gustave Eiffel's company designed the tower. Its engineers were Koechlin and Nouguier."
 PASSAGES = [
     Passage(1, "paris.txt", 500, 500 + len(TEXT_1), TEXT_1, None, 0.9),
-    Passage(2, "eiffel.txt", 0, len(TEXT_2), TEXT_2, 3, 0.8),
+    Passage(2, "eiffel.txt", 0, len(TEXT_2), TEXT_2, 3, 0.8, "slide 3"),
 ]
 
 
@@ -39,6 +39,11 @@ def test_grouped_citations_are_split(check):
     draft = check("Eiffel's company designed the tower, finished in 1889 [1, 2].", PASSAGES)
     assert {c.n for c in draft.citations} == {1, 2}
     assert next(c for c in draft.citations if c.n == 2).page == 3
+
+
+def test_a_citation_names_where_its_passage_is(check):
+    draft = check("Koechlin and Nouguier were its engineers [2].", PASSAGES)
+    assert [c.location for c in draft.citations] == ["slide 3"]
 
 
 def test_no_valid_citation_is_a_refusal(check):

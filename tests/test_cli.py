@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import make_pptx
 
 pytestmark = pytest.mark.slow  # every test starts `rag` processes (a fresh interpreter: seconds each)
 RAG = [sys.executable, "-m", "rag.cli"] if not shutil.which("rag") else [shutil.which("rag")]
@@ -34,6 +35,13 @@ def test_ask_prints_answer_then_numbered_sources(seed_home):
     assert "600 billion" in answer
     assert "[1]" in sources or "[2]" in sources
     assert "deepseek-wake-up-call-market-reaction.txt" in sources
+
+
+def test_sources_name_the_slide_they_are_on(tmp_path):
+    make_pptx(tmp_path / "deck.pptx")
+    assert run("ingest", str(tmp_path / "deck.pptx"), home=tmp_path / "home").returncode == 0
+    result = run("ask", "What does the east pier need?", home=tmp_path / "home")
+    assert "deck.pptx, slide 1 (chars " in result.stdout, result.stdout
 
 
 def test_errors_are_one_line_without_traceback(seed_home, tmp_path):

@@ -316,7 +316,7 @@ def test_loader_crashes_do_not_abort_the_ingest(tmp_path, home):
 def test_unsupported_and_hidden_files(tmp_path, home):
     folder = tmp_path / "docs"
     small_corpus(folder)
-    (folder / "table.csv").write_text("a,b\n1,2\n")
+    (folder / "table.xls").write_text("a,b\n1,2\n")
     (folder / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     (folder / "Makefile").write_text("all:\n")
     (folder / ".hidden.txt").write_text("Secret hidden words.")
@@ -327,7 +327,7 @@ def test_unsupported_and_hidden_files(tmp_path, home):
     report = ingest([folder, missing], IndexConfig(home))
     # Hidden files are listed as skipped; dot folders (.git) are not walked at all.
     assert sorted(report.skipped) == sorted(
-        str(folder / n) for n in ("table.csv", "photo.png", "Makefile", ".hidden.txt")
+        str(folder / n) for n in ("table.xls", "photo.png", "Makefile", ".hidden.txt")
     )
     assert report.errors == [{"source": str(missing), "error": "no such file or folder"}]
     assert report.documents == 3

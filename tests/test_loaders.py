@@ -226,7 +226,7 @@ def test_docx_with_malformed_xml(tmp_path):
     assert _load_error(bad).startswith("corrupt or unreadable DOCX")
 
 
-@pytest.mark.parametrize("name", ["table.csv", "picture.png", "Makefile", "archive.tar.gz"])
+@pytest.mark.parametrize("name", ["table.xls", "picture.png", "Makefile", "archive.tar.gz"])
 def test_unsupported_suffix(tmp_path, name):
     (tmp_path / name).write_text("a,b,c\n1,2,3\n")
     assert _load_error(tmp_path / name).startswith("unsupported file type")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -18,7 +19,12 @@ from helpers import (
     consistent_ids,
     found_by_own_vectors,
     make_encrypted_pdf,
+    make_epub,
+    make_notebook,
     make_pdf,
+    make_pptx,
+    make_xlsx,
+    rewrite_zip_member,
     snapshot,
 )
 
@@ -26,6 +32,7 @@ from index import IndexConfig, ingest
 from rag import Pipeline, QuestionError, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+SHEET_XMLNS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
 @pytest.fixture
@@ -51,13 +58,43 @@ def hostile_folder(folder: Path) -> dict[str, str]:
     (folder / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(5000))
     with zipfile.ZipFile(folder / "bomb.docx", "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("word/document.xml", b"\0" * (300 * 1024 * 1024))
+    for suffix in ("pptx", "xlsx", "epub"):  # the checks read the zip directory, not the names
+        (folder / f"bomb.{suffix}").write_bytes((folder / "bomb.docx").read_bytes())
+    hostile_office_files(folder)
     (folder / "loop").symlink_to(folder, target_is_directory=True)
     (folder / "dangling.txt").symlink_to(folder / "missing.txt")
     return {
         "truncated.pdf": "PDF", "garbage.pdf": "PDF", "locked.pdf": "encrypted",
         "zero.txt": "empty", "binary.txt": "binary", "bomb.docx": "zip bomb",
-        "dangling.txt": "cannot read",
+        "bomb.pptx": "zip bomb", "bomb.xlsx": "zip bomb", "bomb.epub": "zip bomb",
+        "million.xlsx": "over 100,000 rows", "laughs.xlsx": "EntitiesForbidden", "malformed.pptx": "PPTX",
+        "malformed.xlsx": "XLSX", "malformed.epub": "EPUB", "malformed.ipynb": "notebook",
+        "long-line.rst": "line over", "dangling.txt": "cannot read",
     }
+
+
+def hostile_office_files(folder: Path) -> None:
+    """Slides, sheets, books and notebooks with broken XML or JSON, a million rows, or
+    entities that expand a billion times."""
+    make_xlsx(folder / "template.xlsx")
+    rows = "".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c></row>' for n in range(1, 1_000_001))
+    million = (f'<worksheet xmlns="{SHEET_XMLNS}"><dimension ref="A1:A1000000"/>'
+               f"<sheetData>{rows}</sheetData></worksheet>")
+    rewrite_zip_member(folder / "template.xlsx", folder / "million.xlsx", "xl/worksheets/sheet1.xml", million.encode())
+    entities = '<!ENTITY lol0 "lol">' + "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
+    laughs = (f'<?xml version="1.0"?><!DOCTYPE worksheet [{entities}]><worksheet xmlns="{SHEET_XMLNS}">'
+              '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData></worksheet>')
+    rewrite_zip_member(folder / "template.xlsx", folder / "laughs.xlsx", "xl/worksheets/sheet1.xml", laughs.encode())
+    rewrite_zip_member(folder / "template.xlsx", folder / "malformed.xlsx", "xl/workbook.xml", b"<workbook><sheets>")
+    (folder / "template.xlsx").unlink()
+    make_pptx(folder / "template.pptx")
+    rewrite_zip_member(folder / "template.pptx", folder / "malformed.pptx", "ppt/presentation.xml", b"<p:presentation")
+    (folder / "template.pptx").unlink()
+    make_epub(folder / "template.epub")
+    rewrite_zip_member(folder / "template.epub", folder / "malformed.epub", "OEBPS/content.opf", b"<package><spine>")
+    (folder / "template.epub").unlink()
+    (folder / "malformed.ipynb").write_text('{"cells": [{"cell_type": "markdown", "source": "Tides')
+    (folder / "long-line.rst").write_text("Tides\n=====\n\n" + "word " * 30_000 + "\n")
 
 
 def odd_but_fine(folder: Path) -> dict[str, str]:
@@ -79,10 +116,15 @@ def odd_but_fine(folder: Path) -> dict[str, str]:
     (folder / "mixed.txt").write_bytes("Caf\u00e9 owners ".encode() + b"na\xefve " + b"brew strong coffee.")
     depth = 3000
     (folder / "nested.html").write_text("<div>" * depth + "Deep nesting hides the beacon keeper." + "</div>" * depth)
+    # A notebook with a 50 MB output: indexed, the output cut where the text says so.
+    notebook = json.loads(make_notebook(folder / "huge-output.ipynb").read_text())
+    notebook["cells"][1]["outputs"][0]["text"] = "tide reading 3.1 metres\n" * (50 * 2**20 // 24)
+    (folder / "huge-output.ipynb").write_text(json.dumps(notebook))
     return {
         "utf16.txt": "Tidal mills", "latin1.txt": "moulin à marée", "mixed.txt": "coffee",
         "dots..in..name.txt": "Kelp forests", "new\nline.txt": "Glaciers carve",
         "$(touch PWNED); rm -rf x `id`.md": "Basalt columns", "nested.html": "beacon keeper",
+        "huge-output.ipynb": "more characters not indexed]\n\nThe fitted amplitude",
     }
 
 

@@ -64,6 +64,13 @@ def test_sources_are_the_cited_passages_numbered_like_the_citations():
     assert "page 3" in html and "Sources" in html
 
 
+def test_a_source_shows_its_location_escaped_in_place_of_the_page():
+    located = Passage(1, "docs/book.xlsx", 0, 11, DOCUMENT[:11], 1, 0.9, "sheet <Q3>, rows 2-41")
+    html = render.answer_html(answer([citation(n=1, start=0, end=11, source="docs/book.xlsx")], [located]),
+                              lambda source: None)
+    assert '<span class="rag-where">sheet &lt;Q3&gt;, rows 2-41, chars 0\u201311</span>' in html
+
+
 def test_a_refusal_looks_different_and_shows_the_closest_passages():
     passages = [passage(n=1), passage(n=2, start=0, end=11)]
     html = render.answer_html(

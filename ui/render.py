@@ -12,7 +12,7 @@ import html
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from rag.answer import CITATION_MARK, Answer, Passage
+from rag.answer import CITATION_MARK, Answer, Passage, place
 
 EXCERPT_CHARS = 240  # passage text shown on each side of a cited span
 PREVIEW_CHARS = 480  # start of an uncited passage shown (closest passages of a refusal)
@@ -76,8 +76,7 @@ def source_html(passage: Passage, spans: list[Span], document_text: DocumentText
     """One numbered source: where it is, an excerpt around what was cited (the short
     answer in bold), and the surrounding text of the document behind a <details>."""
     name = Path(passage.source).name
-    where = [f"page {passage.page}"] if passage.page else []
-    where.append(f"chars {passage.start:,}\u2013{passage.end:,}")
+    where = [part for part in (place(passage), f"chars {passage.start:,}\u2013{passage.end:,}") if part]
     return (
         f'<div class="rag-source"><div class="rag-source-head">'
         f'<span class="rag-ref">[{passage.n}]</span> '
