@@ -40,6 +40,18 @@ VECTOR_DTYPE = np.float32
 # 2: vectors live here; 3: sentence vectors too; 4: each chunk's location ("slide 3").
 SCHEMA_VERSION = "4"
 
+# The tables both backends create alike (the chunks and keyword tables differ).
+SHARED_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    source TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    text TEXT NOT NULL,
+    pages TEXT NOT NULL,
+    chunks INTEGER NOT NULL
+);
+"""
+
 # Words too common to rank anything; dropping them keeps OR queries fast on large indexes.
 STOPWORDS = frozenset(
     """a an and are as at be been but by can could did do does for from had has have how

@@ -12,18 +12,10 @@ from pathlib import Path
 
 import filelock
 
-from index.catalog import Catalog, query_terms
+from index.catalog import SHARED_TABLES, Catalog, query_terms
 from index.errors import IndexBusyError
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    source TEXT PRIMARY KEY,
-    sha256 TEXT NOT NULL,
-    text TEXT NOT NULL,
-    pages TEXT NOT NULL,
-    chunks INTEGER NOT NULL
-);
+SCHEMA = SHARED_TABLES + """
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,

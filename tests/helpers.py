@@ -328,6 +328,18 @@ def snapshot(home: Path, *server) -> dict:
         return documents
 
 
+def stop_process(process: subprocess.Popen, seconds: float = 15) -> None:
+    """SIGTERM, and SIGKILL if it has not ended within `seconds`."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(seconds)
+
+
 # -- a real Chroma server --------------------------------------------------------------------------
 
 
@@ -369,13 +381,8 @@ class ChromaServer:
                 time.sleep(0.25)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(15)
+        if self.process:
+            stop_process(self.process)
 
     @classmethod
     def client(cls, port: int):

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from gradio_client import Client
-from helpers import SEED, ChromaServer
+from helpers import SEED, ChromaServer, stop_process
 from test_ui_server import browser, css, free_port, wait_for  # noqa: F401  (browser: a fixture)
 
 from index.failpoints import VARIABLE
@@ -56,12 +56,7 @@ class Replica:
         return self.client.predict(question, api_name="/ask")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(30)
+        stop_process(self.process, 30)
 
 
 def sources(answer: dict) -> set[str]:
