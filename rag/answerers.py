@@ -9,11 +9,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from rag import llm
+from rag import llm, model_queue
 from rag.answer import Draft, Passage, TextDelta
 from rag.confidence import load_model
 from rag.errors import AnswererError
 from rag.extractive import ExtractiveAnswerer, StoredSentenceVectors
+from rag.model_queue import ModelQueue
 from rag.settings import Settings
 
 
@@ -35,6 +36,9 @@ class Registration:
     # What takes seconds to load before the answerer can be built (the local model), for
     # `Answerers.warm_in_background`; None: nothing to load.
     load: Callable[[Settings], object] | None = None
+    # The queue of the language model it calls (rag/model_queue.py), where its answers wait
+    # their turn; None: it calls none, and never waits.
+    queue: Callable[[Settings], ModelQueue] | None = None
 
 
 def _local_installed(settings: Settings) -> bool:
@@ -43,6 +47,15 @@ def _local_installed(settings: Settings) -> bool:
 
 def _always(settings: Settings) -> bool:
     return True
+
+
+def local_model_queue(settings: Settings) -> ModelQueue:
+    """The queue of the local GGUF (one llama.cpp server per file, rag/llm.py)."""
+    return model_queue.queue_for(str(settings.llm_model or settings.model_cache / llm.PACKAGED_NAME), "local")
+
+
+def _openai_model_queue(settings: Settings) -> ModelQueue:
+    return model_queue.queue_for(f"{settings.openai_base_url} {settings.openai_model}", settings.openai_model)
 
 
 def _extractive(answerers: Answerers) -> Answerer:
@@ -73,9 +86,12 @@ def _openai(answerers: Answerers) -> Answerer:
 
 REGISTRY: dict[str, Registration] = {
     "extractive": Registration(_extractive, _always, ""),
-    "verified": Registration(_verified, _local_installed, "the local model: run `make run`", llm.local_chat_model),
-    "local": Registration(_local, _local_installed, "the local model: run `make run`", llm.local_chat_model),
-    "openai": Registration(_openai, lambda s: bool(s.openai_base_url), "RAG_OPENAI_BASE_URL"),
+    "verified": Registration(_verified, _local_installed, "the local model: run `make run`", llm.local_chat_model,
+                             local_model_queue),
+    "local": Registration(_local, _local_installed, "the local model: run `make run`", llm.local_chat_model,
+                          local_model_queue),
+    "openai": Registration(_openai, lambda s: bool(s.openai_base_url), "RAG_OPENAI_BASE_URL",
+                           queue=_openai_model_queue),
 }
 # `auto`: the first available of these, best measured first (README, Results).
 AUTO = ("verified", "extractive")
@@ -159,6 +175,11 @@ class Answerers:
                 self._built[name] = REGISTRY[name].build(self)
             return self._built[name]
 
+    def queue(self, name: str | None = None) -> ModelQueue | None:
+        """The queue of the model the answerer calls; None when it calls none."""
+        queue = REGISTRY[resolve(self.settings, name)].queue
+        return queue(self.settings) if queue else None
+
     def warm_in_background(self, name: str | None = None) -> WarmUp:
         """Load, build and try out an answerer (default: the configured one) in a background
         thread, so that the web chat can answer with another one until it is ready. Started
@@ -183,8 +204,18 @@ class Answerers:
         # to load, and extractive answers given meanwhile need that lock to build.
         REGISTRY[name].load(self.settings)
         answerer = self.get(name)
-        # One question through the answerer's own chain starts llama.cpp and saves the
-        # prompt heads it reuses (rag/llm.py pin_head); a follow-up does the same for the
-        # condense prompt of the answerers that rewrite with the model.
-        list(answerer.stream(WARM_UP_QUESTION, [WARM_UP_PASSAGE]))
-        answerer.condense(*WARM_UP_FOLLOW_UP)
+        queue = self.queue(name)
+        if queue is None:
+            _try_out(answerer)
+            return
+        with queue.turn() as turn:  # the model is asked as for a question: in its turn
+            turn.wait()
+            _try_out(answerer)
+
+
+def _try_out(answerer: Answerer) -> None:
+    # One question through the answerer's own chain starts llama.cpp and saves the prompt
+    # heads it reuses (rag/llm.py pin_head); a follow-up does the same for the condense
+    # prompt of the answerers that rewrite with the model.
+    list(answerer.stream(WARM_UP_QUESTION, [WARM_UP_PASSAGE]))
+    answerer.condense(*WARM_UP_FOLLOW_UP)

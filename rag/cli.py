@@ -13,6 +13,7 @@ import click
 from index import check_index
 from index import ingest as run_ingest
 from rag.answer import TextDelta, place
+from rag.model_queue import Waiting
 from rag.errors import RagError
 from rag.eval import eval_settings, evaluate, read_gold, summary_table, write_report
 from rag.eval import compare as compare_runs
@@ -194,6 +195,8 @@ def _print_stream(stream, echo: bool):
     it (a refusal, claims or citations removed): only the checked one is the answer."""
     streamed = ""
     for event in stream:
+        if isinstance(event, Waiting):
+            continue  # a turn at the model: one `rag ask` per process never waits for it
         if isinstance(event, TextDelta):
             if echo:
                 click.echo(event.text, nl=False)

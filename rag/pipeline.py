@@ -13,6 +13,7 @@ from index.embedding import load_embedder
 from rag.answer import Answer, Draft, TextDelta
 from rag.answerers import Answerer, Answerers
 from rag.errors import NoIndexError, QuestionError
+from rag.model_queue import Turn, Waiting
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings
 
@@ -87,12 +88,29 @@ class Pipeline:
         return self.answerers.get(name)
 
     def ask_stream(self, question: str, *, history: list[dict] | None = None, k: int | None = None,
-                   answerer: str | None = None, generator: str | None = None) -> Iterator[TextDelta | Answer]:
-        """Yield the answer's text as it is produced, then the complete Answer. `generator`
-        is the old name of `answerer`, still accepted."""
+                   answerer: str | None = None,
+                   generator: str | None = None) -> Iterator[Waiting | TextDelta | Answer]:
+        """Yield the answer's text as it is produced, then the complete Answer. An answerer
+        that calls a model waits for its turn first (rag/model_queue.py): while other
+        questions are ahead, Waiting events say how many. `generator` is the old name of
+        `answerer`, still accepted."""
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
-        chosen = self.answerer(answerer or generator)
+        name = answerer or generator
+        chosen = self.answerer(name)
+        queue = self.answerers.queue(name)
+        if queue is None:
+            yield from self._answer(chosen, question, history, k, started)
+            return
+        with queue.turn() as turn:
+            for ahead in turn.positions():
+                yield Waiting(queue.name, ahead)
+            # The answer's timings leave out the wait: checks["model_queue"] has it.
+            yield from self._answer(chosen, question, history, k, started + turn.waited_seconds, turn)
+
+    def _answer(self, chosen: Answerer, question: str, history: list[dict] | None, k: int | None,
+                started: float, turn: Turn | None = None) -> Iterator[TextDelta | Answer]:
+        """ask_stream's work once the answerer may run; `turn`: its turn at the model."""
         standalone = chosen.condense(question, history) if history else question
         passages, index_problem = self.retriever(k).retrieve(standalone, k)
         retrieved = time.perf_counter()
@@ -111,6 +129,9 @@ class Pipeline:
         checks = draft.checks
         if index_problem:
             checks = {**checks, "index_problem": f"{index_problem}. Answered from keyword search only."}
+        if turn and turn.ahead_on_arrival:
+            checks = {**checks, "model_queue": {"model": turn.queue.name, "ahead": turn.ahead_on_arrival,
+                                                "waited_seconds": round(turn.waited_seconds, 2)}}
         yield Answer(question, draft.text, draft.refused, draft.citations, passages,
                      chosen.name, timings, checks, draft.confidence, draft.short_answer)
 

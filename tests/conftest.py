@@ -16,6 +16,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from helpers import make_docs  # noqa: E402  (tests/ is on sys.path via this conftest)
 from index import IndexConfig  # noqa: E402
 
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _working_directory_untouched():
@@ -58,6 +60,31 @@ def index_config(request, rag_home) -> IndexConfig:
     if request.param == "sqlite":
         return IndexConfig(rag_home)
     return IndexConfig(rag_home, database_url=request.getfixturevalue("postgres").new_database())
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """One headless Chromium for the session, whichever modules drive it."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-first-run", "--window-size=1400,1100",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    # The driver is given explicitly, so Selenium Manager never looks for (or downloads) one.
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    (Path(__file__).parent / "screenshots").mkdir(exist_ok=True)
+    yield driver
+    driver.quit()
 
 
 @pytest.fixture(scope="session")

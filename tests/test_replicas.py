@@ -17,7 +17,7 @@ import httpx
 import pytest
 from gradio_client import Client
 from helpers import SEED, ChromaServer, stop_process
-from test_ui_server import browser, css, free_port, wait_for  # noqa: F401  (browser: a fixture)
+from test_ui_server import css, free_port, wait_for
 
 from index.failpoints import VARIABLE
 
@@ -105,7 +105,7 @@ def test_both_replicas_answer_from_the_shared_index(replicas):
 
 @pytest.mark.browser
 def test_an_upload_through_one_replica_is_answerable_on_the_other_and_a_removal_goes_everywhere(
-        replicas, browser, tmp_path):  # noqa: F811
+        replicas, browser, tmp_path):
     first, second = replicas
     upload = tmp_path / "keeper-log.txt"
     upload.write_text("Keeper's log. The lighthouse cat is called Biscuit and sleeps by the lamp.\n")

@@ -25,7 +25,6 @@ from test_warm_up import GatedModel, Renamed
 from ui.app import build_app, launch
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 WAIT_SECONDS = 60
 HOSTILE = (
     "Pirate ledger, page one.\n"
@@ -66,30 +65,6 @@ def chat_app(chat_settings):
 @pytest.fixture(scope="session")
 def chat_url(chat_app) -> str:
     return chat_app.local_url.rstrip("/")
-
-
-@pytest.fixture(scope="session")
-def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", "--window-size=1400,1100",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    # The driver is given explicitly, so Selenium Manager never looks for (or downloads) one.
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    SCREENSHOTS.mkdir(exist_ok=True)
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture
@@ -222,6 +197,9 @@ def test_hostile_document_text_renders_inert(page, chat_settings, tmp_path):
 @pytest.mark.browser
 def test_the_page_loads_nothing_from_other_hosts(page, chat_app, chat_url):
     assert chat_app.analytics_enabled is False
+    page.get_log("performance")  # drop what earlier tests' pages asked for: one browser serves the session
+    page.get(chat_url)
+    wait_for(page, lambda: page.find_elements(*css("#question textarea")))
     ask(page, "Who founded DeepSeek?")
     requested = {
         event["params"]["request"]["url"]

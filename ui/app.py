@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ THEME = gr.themes.Default(
     font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
 )
 PRIVATE = {"api_visibility": "private"}  # page events; the API is /ask alone
+QUESTIONS_AT_ONCE = 32  # answered or waiting for a model; see _wire
 
 
 @dataclass
@@ -116,11 +116,14 @@ def _layout(settings: Settings, documents: list[tuple[str, str]]) -> Page:
 
 
 def _wire(app: gr.Blocks, page: Page, chat: Chat) -> None:
-    # Questions share one queue that answers as many at once as there are cores: an
-    # extractive answer is mostly SQLite and numpy, and the local model takes one request
-    # at a time behind its own lock (rag/llm.py). Gradio gives a queue the lowest limit of
-    # its events, so every answering event sets it. Index writes share a queue of one.
-    answering = {"concurrency_id": "answer", "concurrency_limit": os.cpu_count() or 1}
+    # Questions share one queue. Inside it, those answered by a model wait for its turn
+    # (rag/model_queue.py) and the others run as many at once as there are cores (Chat), so
+    # it admits more than the cores: with only the cores, questions waiting for the model
+    # would keep an extractive one out. Each question held holds one of the threads Gradio
+    # runs sync events in (40, Blocks.launch max_threads): 8 are left for uploads, the
+    # model's status and the documents panel. Gradio gives a queue the lowest limit of its
+    # events, so every answering event sets it. Index writes share a queue of one.
+    answering = {"concurrency_id": "answer", "concurrency_limit": QUESTIONS_AT_ONCE}
     turn = {
         "fn": chat.turn,
         "inputs": [page.question, page.chatbot, page.history, page.answerer, page.k],

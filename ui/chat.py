@@ -3,6 +3,9 @@ uploads and the list of indexed documents."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -11,6 +14,7 @@ import gradio as gr
 
 from rag import Answer, NoIndexError, Pipeline, RagError, TextDelta
 from rag.answerers import WarmUp
+from rag.model_queue import Waiting
 from ui import render, uploads
 
 EMPTY_INDEX = "No documents are indexed yet: upload some in the Documents panel."
@@ -20,6 +24,9 @@ class Chat:
     def __init__(self, pipeline: Pipeline):
         self.pipeline = pipeline
         self.settings = pipeline.settings
+        # Answers without a model are mostly SQLite and numpy: as many at once as there are
+        # cores. Those with a model wait for its turn instead (rag/model_queue.py).
+        self._cores = threading.BoundedSemaphore(os.cpu_count() or 1)
 
     def turn(
         self, question: str, messages: list, history: list, answerer: str, k: int
@@ -35,12 +42,15 @@ class Chat:
         text, answer = "", None
         try:
             answerer, fallback = self._answerer_now(answerer)
-            for piece in self.pipeline.ask_stream(question, history=history, k=int(k), answerer=answerer):
-                if isinstance(piece, TextDelta):
-                    text += piece.text
-                    yield "", [*shown, _assistant(render.pending_html(text))], history
-                else:
-                    answer = _labelled(piece, fallback)
+            with self._running(answerer):
+                for piece in self.pipeline.ask_stream(question, history=history, k=int(k), answerer=answerer):
+                    if isinstance(piece, Waiting):
+                        yield "", [*shown, _assistant(render.waiting_html(piece))], history
+                    elif isinstance(piece, TextDelta):
+                        text += piece.text
+                        yield "", [*shown, _assistant(render.pending_html(text))], history
+                    else:
+                        answer = _labelled(piece, fallback)
         except NoIndexError:
             yield "", [*shown, _assistant(render.error_html(EMPTY_INDEX))], history
             return
@@ -56,7 +66,8 @@ class Chat:
         citations it rests on (the dictionary of rag.Answer.to_dict())."""
         try:
             answerer, fallback = self._answerer_now(None)
-            return _labelled(self.pipeline.ask(question, answerer=answerer), fallback).to_dict()
+            with self._running(answerer):
+                return _labelled(self.pipeline.ask(question, answerer=answerer), fallback).to_dict()
         except NoIndexError as exc:
             raise gr.Error(EMPTY_INDEX) from exc
         except RagError as exc:
@@ -76,6 +87,11 @@ class Chat:
         for: the extractive one answers while a model loads (or after it failed to)."""
         warm_up = self.warm_up(answerer)
         return (warm_up.name, None) if warm_up.ready else ("extractive", _fallback_note(warm_up))
+
+    def _running(self, answerer: str) -> contextlib.AbstractContextManager:
+        """What a question holds while it is answered: one of the cores, unless its answerer
+        calls a model, whose turn it waits for in the pipeline."""
+        return self._cores if self.pipeline.answerers.queue(answerer) is None else contextlib.nullcontext()
 
     def upload(self, paths: list[str] | None, progress=gr.Progress()):
         """-> (cleared upload box, report of each file, documents panel)"""

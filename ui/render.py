@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from rag.answer import CITATION_MARK, Answer, Passage, place
+from rag.model_queue import Waiting
 
 EXCERPT_CHARS = 240  # passage text shown on each side of a cited span
 PREVIEW_CHARS = 480  # start of an uncited passage shown (closest passages of a refusal)
@@ -34,6 +35,15 @@ def question_html(question: str) -> str:
 def pending_html(text: str) -> str:
     """An answer still being written (or not started: the passages are being searched)."""
     return text_html(text or "Searching the documents\u2026", "rag-answer rag-pending")
+
+
+def waiting_html(waiting: Waiting) -> str:
+    """A question waiting for its turn at a model; once its turn has come, pending again."""
+    if not waiting.ahead:
+        return pending_html("")
+    questions = "question" if waiting.ahead == 1 else "questions"
+    return text_html(f"Waiting for the {waiting.model} model: {waiting.ahead} {questions} ahead of yours",
+                     "rag-answer rag-pending rag-waiting")
 
 
 def error_html(message: str) -> str:
