@@ -110,6 +110,8 @@ SELECT c.vector_id, best.score FROM best JOIN chunks c ON c.rowid = best.chunk O
 # and lists documents beside them. Gradio's thread pool is 40 threads; one connection each
 # would take a default PostgreSQL's 100 connections with 3 replicas.
 POOL_SIZE = 8
+# How long a second writer waits for the write lock before it is told the index is busy.
+BUSY_WAIT_SECONDS = 3
 # How long a statement waits for a connection (or PostgreSQL to come back) before the user
 # is told the database cannot be reached.
 WAIT_SECONDS = 5
@@ -290,14 +292,25 @@ class PostgresCatalogs:
 
     @contextmanager
     def lock(self):
-        """A session advisory lock on a connection of its own, held while writing."""
-        connection = _connect(self.url)
+        """A session advisory lock on a connection of its own, held while writing.
+
+        A writer that ended or died releases it when PostgreSQL has ended its session, which
+        happens after the client's socket closed: a writer right behind it found the lock
+        still held (one of two CI runs failed on it). So the lock is released by statement when the
+        block ends, and taken with a short wait for a session still ending."""
+        connection = _connect(self.url, options=f"-c lock_timeout={BUSY_WAIT_SECONDS * 1000}")
         try:
-            if not connection.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (self.prefix,)).fetchone()[0]:
+            try:
+                connection.execute("SELECT pg_advisory_lock(hashtext(%s))", (self.prefix,))
+            except psycopg.errors.LockNotAvailable:
                 raise IndexBusyError(
                     f"index is busy: another process is writing to {self.where}; try again when it finishes"
-                )
-            yield
+                ) from None
+            try:
+                yield
+            finally:
+                if not connection.broken:
+                    connection.execute("SELECT pg_advisory_unlock(hashtext(%s))", (self.prefix,))
         finally:
             connection.close()
 
