@@ -434,8 +434,11 @@ def open_catalogs(config: IndexConfig) -> Catalogs:
     """Where the config's catalogs live: PostgreSQL when it names a database, else SQLite
     files under its home (psycopg is imported only then)."""
     if config.database_url:
-        from index.catalog_postgres import postgres_catalogs
-
+        try:
+            from index.catalog_postgres import postgres_catalogs
+        except ImportError as exc:
+            raise StoreError(f"RAG_DATABASE_URL needs psycopg, which is not installed ({exc.name}): "
+                             "pip install 'rag-chat[postgres]'") from exc
         return postgres_catalogs(config.database_url, config.database_prefix)
     from index.catalog_sqlite import SqliteCatalogs
 

@@ -195,3 +195,12 @@ def test_an_index_from_before_locations_is_migrated_without_the_model(rag_home, 
     with open_index(config) as index:
         assert {c.location for c in index.chunks(index.catalog.vector_ids()).values()} == {None}
     assert top_keyword_source(config, "neap tides") == str(folder / "tides.txt")
+
+
+def test_a_database_url_without_psycopg_installed_is_a_clear_error(rag_home):
+    program = ("import sys; sys.modules['psycopg'] = None  # as if the postgres extra were not installed\n"
+               "from rag.cli import main; sys.argv = ['rag', 'ask', 'Who founded DeepSeek?']; main()")
+    env = {**os.environ, "RAG_HOME": str(rag_home), "RAG_DATABASE_URL": "postgresql://rag@127.0.0.1:1/rag"}
+    done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "RAG_DATABASE_URL needs psycopg" in done.stderr and "Traceback" not in done.stderr
