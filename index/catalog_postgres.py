@@ -18,6 +18,7 @@ psycopg is imported only by this module, which only a database URL loads.
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -245,6 +246,8 @@ class PostgresCatalogs:
     the live one."""
 
     def __init__(self, url: str, prefix: str = "rag"):
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,30}", prefix):  # schema names are built from it
+            raise ValueError(f"not a database prefix: {prefix!r} (RAG_DATABASE_PREFIX)")
         self.url = url
         self.prefix = prefix
         self.where = f"in PostgreSQL {_where(url)} ({prefix})"
