@@ -246,7 +246,9 @@ class PostgresCatalogs:
     the live one."""
 
     def __init__(self, url: str, prefix: str = "rag"):
-        if not re.fullmatch(r"[a-z][a-z0-9_]{0,30}", prefix):  # schema names are built from it
+        # Schema names are built from it: "<prefix>_<12-character generation>", within
+        # PostgreSQL's 63 characters. (RAG_DATABASE_PREFIX allows 31, and `rag eval` adds 16.)
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,49}", prefix):
             raise ValueError(f"not a database prefix: {prefix!r} (RAG_DATABASE_PREFIX)")
         self.url = url
         self.prefix = prefix
