@@ -204,3 +204,11 @@ def test_a_database_url_without_psycopg_installed_is_a_clear_error(rag_home):
     done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True)
     assert done.returncode != 0
     assert "RAG_DATABASE_URL needs psycopg" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.server
+def test_the_longest_prefix_rag_eval_makes_is_a_valid_index(postgres, rag_home, folder):
+    longest = "a" * 31 + "_eval_" + "0123456789"  # RAG_DATABASE_PREFIX's 31 characters, then rag eval's
+    config = IndexConfig(rag_home, database_url=postgres.new_database(), database_prefix=longest)
+    assert ingest([folder], config).added == 2
+    assert top_keyword_source(config, "neap tides") == str(folder / "tides.txt")
