@@ -17,7 +17,6 @@ tables, and its keyword index; `Catalogs` is where a backend keeps its generatio
 one is live, and the write lock.
 """
 
-
 from __future__ import annotations
 
 import json
@@ -171,7 +170,7 @@ class Catalog:
         return [
             r[0]
             for batch in _batches(sources)
-            for r in self._execute(f"SELECT id FROM chunks WHERE source IN ({_marks(batch)})", batch).fetchall()
+            for r in self._execute(f"SELECT id FROM chunks WHERE source IN ({marks(batch)})", batch).fetchall()
         ]
 
     def chunks(self, ids: list[str]) -> dict[str, StoredChunk]:
@@ -188,7 +187,7 @@ class Catalog:
             rows = self._execute(
                 'SELECT c.id, c.vector_id, c.source, c.chunk, c.start, c."end", c.page, c.sha256,'
                 f" {self.CHUNK_TEXT}, c.location FROM {self.CHUNKS_WITH_TEXT}"
-                f" WHERE c.{column} IN ({_marks(batch)})",
+                f" WHERE c.{column} IN ({marks(batch)})",
                 batch,
             ).fetchall()
             found.extend(StoredChunk(*row) for row in rows)
@@ -202,7 +201,7 @@ class Catalog:
         found, rows = [], []
         for batch in _batches(vector_ids):
             for vector_id, blob in self._execute(
-                f"SELECT vector_id, vector FROM chunks WHERE vector_id IN ({_marks(batch)})", batch
+                f"SELECT vector_id, vector FROM chunks WHERE vector_id IN ({marks(batch)})", batch
             ).fetchall():
                 found.append(vector_id)
                 rows.append(_unblob(blob))
@@ -228,7 +227,7 @@ class Catalog:
         for batch in _batches(hashes):
             rows = self._execute(
                 "SELECT text_hash, vector, sentence_spans, sentence_vectors FROM chunks WHERE rowid IN"
-                f" (SELECT min(rowid) FROM chunks WHERE text_hash IN ({_marks(batch)}) GROUP BY text_hash)",
+                f" (SELECT min(rowid) FROM chunks WHERE text_hash IN ({marks(batch)}) GROUP BY text_hash)",
                 batch,
             ).fetchall()
             found.update((h, (_unblob(blob), _sentences(spans, vectors))) for h, blob, spans, vectors in rows)
@@ -258,7 +257,7 @@ class Catalog:
     def clear_journal(self, vector_ids: list[int]) -> None:
         with self._transaction():
             for batch in _batches(vector_ids):
-                self._execute(f"DELETE FROM vector_journal WHERE vector_id IN ({_marks(batch)})", batch)
+                self._execute(f"DELETE FROM vector_journal WHERE vector_id IN ({marks(batch)})", batch)
 
     def switch_vector_collection(self, name: str) -> None:
         """A rebuilt collection holds every committed vector: the journal is done."""
@@ -286,16 +285,16 @@ class Catalog:
         for batch in _batches(sources):
             self._execute(
                 "INSERT INTO vector_journal (vector_id, op) SELECT vector_id, 'delete' FROM chunks"
-                f" WHERE source IN ({_marks(batch)}) ON CONFLICT (vector_id) DO UPDATE SET op = excluded.op",
+                f" WHERE source IN ({marks(batch)}) ON CONFLICT (vector_id) DO UPDATE SET op = excluded.op",
                 batch,
             )
 
     def _delete_sources(self, sources: list[str]) -> None:
         for batch in _batches(sources):
-            marks = _marks(batch)
+            listed = marks(batch)
             self._delete_keywords(batch)
-            self._execute(f"DELETE FROM chunks WHERE source IN ({marks})", batch)
-            self._execute(f"DELETE FROM documents WHERE source IN ({marks})", batch)
+            self._execute(f"DELETE FROM chunks WHERE source IN ({listed})", batch)
+            self._execute(f"DELETE FROM documents WHERE source IN ({listed})", batch)
 
     def _insert_document(self, doc, chunks: list[NewChunk]) -> None:
         pages = json.dumps([[p.number, p.start, p.end] for p in doc.pages])
@@ -440,7 +439,8 @@ def _sentences(spans: bytes | None, vectors: bytes | None) -> SentenceVectors | 
     return SentenceVectors(offsets, np.frombuffer(vectors, SENTENCE_DTYPE).reshape(len(offsets), -1))
 
 
-def _marks(batch: list) -> str:
+def marks(batch: list) -> str:
+    """The "?" placeholders of an IN list of these values."""
     return ",".join("?" * len(batch))
 
 

@@ -27,7 +27,7 @@ import psycopg
 from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from index.catalog import SHARED_TABLES, Catalog, query_terms
+from index.catalog import SHARED_TABLES, Catalog, marks, query_terms
 from index.errors import CatalogUnavailable, IndexBusyError
 
 SCHEMA = SHARED_TABLES + """
@@ -210,7 +210,7 @@ class PostgresCatalog(Catalog):
 
     def _delete_keywords(self, sources: list[str]) -> None:
         """The totals lose these chunks; their postings go with them (ON DELETE CASCADE)."""
-        self._execute(FORGET_KEYWORDS.format(",".join("?" * len(sources))), sources)
+        self._execute(FORGET_KEYWORDS.format(marks(sources)), sources)
 
     def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
         terms = query_terms(query)

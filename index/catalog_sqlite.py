@@ -12,7 +12,7 @@ from pathlib import Path
 
 import filelock
 
-from index.catalog import SHARED_TABLES, Catalog, query_terms
+from index.catalog import SHARED_TABLES, Catalog, marks, query_terms
 from index.errors import IndexBusyError
 
 SCHEMA = SHARED_TABLES + """
@@ -113,7 +113,7 @@ class SqliteCatalog(Catalog):
     def _delete_keywords(self, sources: list[str]) -> None:
         self._execute(
             "DELETE FROM chunks_fts WHERE rowid IN"
-            f" (SELECT rowid FROM chunks WHERE source IN ({','.join('?' * len(sources))}))",
+            f" (SELECT rowid FROM chunks WHERE source IN ({marks(sources)}))",
             sources,
         )
 

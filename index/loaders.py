@@ -18,7 +18,7 @@ import io
 import re
 import zipfile
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
@@ -151,6 +151,23 @@ class PagedText:
         return "".join(self._parts)
 
 
+def paged(texts: Iterable[str], label: Callable[[int], str | None]) -> tuple[str, list[Page]]:
+    """Texts as pages numbered from 1, each labelled `label(number)`; an empty one is left
+    out and its number skipped."""
+    pages = PagedText()
+    for number, text in enumerate(texts, start=1):
+        pages.add(number, text, label(number))
+    return pages.text, pages.pages
+
+
+def table_lines(rows) -> Iterator[str]:
+    """A DOCX or PPTX table's rows with any text, cells joined by " | "."""
+    for row in rows:
+        cells = [cell.text.strip() for cell in row.cells]
+        if any(cells):
+            yield " | ".join(cells)
+
+
 def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
@@ -276,18 +293,7 @@ def _pdf(data: bytes, progress: bool) -> tuple[str, list[Page]]:
     page_texts = [text or scanned.get(number, "") for number, text in enumerate(page_texts, start=1)]
     if not any(page_texts):
         raise LoadError("PDF has no extractable text: its pages are blank or OCR found no words on them")
-    pages, parts, offset = [], [], 0
-    for number, page_text in enumerate(page_texts, start=1):
-        if not page_text:
-            continue
-        if parts:
-            parts.append(PAGE_SEPARATOR)
-            offset += len(PAGE_SEPARATOR)
-        label = f"page {number} (OCR)" if number in scanned else None
-        pages.append(Page(number, offset, offset + len(page_text), label))
-        parts.append(page_text)
-        offset += len(page_text)
-    return "".join(parts), pages
+    return paged(page_texts, lambda number: f"page {number} (OCR)" if number in scanned else None)
 
 
 def _scanned_texts(data: bytes, page_texts: list[str], progress: bool) -> dict[int, str]:
@@ -314,10 +320,7 @@ def _docx(data: bytes) -> str:
     blocks = []
     for block in document.iter_inner_content():  # paragraphs and tables in reading order
         if isinstance(block, docx.table.Table):
-            for row in block.rows:
-                cells = [cell.text.strip() for cell in row.cells]
-                if any(cells):
-                    blocks.append(" | ".join(cells))
+            blocks.extend(table_lines(block.rows))
         elif block.text.strip():
             blocks.append(block.text.strip())
     return "\n\n".join(blocks)

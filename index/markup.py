@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from urllib.parse import unquote
 
 from index.errors import LoadError
-from index.loaders import Page, PagedText, check_inflated_size, decode_text, html_text, unreadable
+from index.loaders import Page, PagedText, check_inflated_size, decode_text, html_text, paged, unreadable
 
 # One output's text kept per cell; the rest is cut with a note saying how much. A 50 MB
 # log printed by a loop says nothing a question needs past its first screens, and would
@@ -40,10 +40,7 @@ def notebook(data: bytes) -> tuple[str, list[Page]]:
         raise
     except Exception as exc:  # JSON, nbformat version and structure errors
         raise unreadable("notebook", exc) from exc
-    paged = PagedText()
-    for number, text in enumerate(texts, start=1):
-        paged.add(number, text, f"cell {number}")
-    return paged.text, paged.pages
+    return paged(texts, lambda number: f"cell {number}")
 
 
 def _cell_text(cell) -> str:
@@ -159,12 +156,12 @@ def epub(data: bytes) -> tuple[str, list[Page]]:
         raise
     except Exception as exc:  # zipfile, XML and missing-part errors all mean a damaged book
         raise unreadable("EPUB", exc) from exc
-    paged = PagedText()
+    book = PagedText()
     for path, text in zip(chapters, texts, strict=True):
-        number = len(paged.pages) + 1  # chapters with text, as a reader counts them
+        number = len(book.pages) + 1  # chapters with text, as a reader counts them
         title = titles.get(path)
-        paged.add(number, text, f"chapter {number}: {title}" if title else f"chapter {number}")
-    return paged.text, paged.pages
+        book.add(number, text, f"chapter {number}: {title}" if title else f"chapter {number}")
+    return book.text, book.pages
 
 
 def _chapter_text(data: bytes) -> str:

@@ -18,6 +18,7 @@ import pypdfium2 as pdfium
 from tqdm import tqdm
 
 from index.errors import LoadError
+from index.loaders import unreadable
 
 # Measured (bench/ocr.py) on the seed article scanned at 200 DPI: rendered at 100 DPI,
 # 11-point text read 99.17% of its words right ("In a" read "Ina", "AI" read "Al") and
@@ -43,7 +44,7 @@ def read_scanned_pages(data: bytes, numbers: list[int], *, progress: bool = Fals
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        raise LoadError(f"corrupt or unreadable PDF: {exc}") from exc
+        raise unreadable("PDF", exc) from exc
     try:
         scanned = [number for number in numbers if _draws_anything(pdf, number)]
         if not scanned:

@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 
 from index.errors import LoadError
-from index.loaders import Page, PagedText, Row, check_inflated_size, unreadable
+from index.loaders import Page, PagedText, Row, check_inflated_size, paged, table_lines, unreadable
 
 # Rows (with any value) one file may hold. Measured: 100,000 rows of 5 numbers load in 7 s
 # and render to 6 MB of text, 14,000 chunks, ~12 minutes of embedding on 2 cores. A
@@ -36,10 +36,7 @@ def slides(data: bytes) -> tuple[str, list[Page]]:
         texts = ["\n\n".join(_slide_blocks(slide)) for slide in deck.slides]
     except Exception as exc:  # zipfile, lxml and python-pptx each have their own errors
         raise unreadable("PPTX", exc) from exc
-    paged = PagedText()
-    for number, text in enumerate(texts, start=1):
-        paged.add(number, text, f"slide {number}")
-    return paged.text, paged.pages
+    return paged(texts, lambda number: f"slide {number}")
 
 
 def _slide_blocks(slide) -> Iterator[str]:
@@ -59,10 +56,7 @@ def _shape_blocks(shapes) -> Iterator[str]:
         elif shape.has_text_frame and shape.text_frame.text.strip():
             yield shape.text_frame.text.strip()
         elif shape.has_table:
-            for row in shape.table.rows:
-                cells = [cell.text.strip() for cell in row.cells]
-                if any(cells):
-                    yield " | ".join(cells)
+            yield from table_lines(shape.table.rows)
 
 
 def workbook(data: bytes) -> tuple[str, list[Page], list[Row]]:
@@ -70,7 +64,7 @@ def workbook(data: bytes) -> tuple[str, list[Page], list[Row]]:
     import openpyxl
 
     check_inflated_size(data, "XLSX")
-    paged = PagedText()
+    sheets = PagedText()
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
@@ -80,14 +74,14 @@ def workbook(data: bytes) -> tuple[str, list[Page], list[Row]]:
                 rows = _sheet_rows(sheet.iter_rows(min_row=1, values_only=True), sheet.title)
                 text, spans = rendered_rows(rows, budget, f"sheet {sheet.title!r}")
                 budget -= len(spans)
-                paged.add(number, text, f"sheet {sheet.title}", spans)
+                sheets.add(number, text, f"sheet {sheet.title}", spans)
         finally:
             book.close()
     except LoadError:
         raise
     except Exception as exc:  # zipfile, XML and openpyxl errors all mean a damaged file
         raise unreadable("XLSX", exc) from exc
-    return paged.text, paged.pages, paged.rows
+    return sheets.text, sheets.pages, sheets.rows
 
 
 def _sheet_rows(rows: Iterable[Sequence], title: str) -> Iterator[Sequence]:

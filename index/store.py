@@ -3,9 +3,10 @@ PostgreSQL database) plus the vector store derived from it, as one unit.
 
 The catalogs name the live generation (`RAG_HOME/CURRENT`, or PostgreSQL's `rag_live`). A
 rebuild writes a new generation beside the live one and switches to it atomically once it
-is complete, so readers never see a half-built index and a failed rebuild loses nothing. Within a generation the vector
-collection can be rebuilt from the catalog at any time (`rag check --repair`); the catalog
-names the live collection, so a rebuild switches it in one transaction too.
+is complete, so readers never see a half-built index and a failed rebuild loses nothing.
+Within a generation the vector collection can be rebuilt from the catalog at any time (`rag
+check --repair`); the catalog names the live collection, so a rebuild switches it in one
+transaction too.
 """
 
 from __future__ import annotations

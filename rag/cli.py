@@ -13,10 +13,10 @@ import click
 from index import check_index
 from index import ingest as run_ingest
 from rag.answer import TextDelta, place
-from rag.model_queue import Waiting
 from rag.errors import RagError
 from rag.eval import eval_settings, evaluate, read_gold, summary_table, write_report
 from rag.eval import compare as compare_runs
+from rag.model_queue import Waiting
 from rag.settings import Settings
 
 EXIT_OK, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2

@@ -63,6 +63,11 @@ class Sentence:
     text: str
     terms: frozenset[str]
 
+    def citation(self, score: float) -> Citation:
+        """This sentence quoted from its passage, with how well it supports what cites it."""
+        p = self.passage
+        return Citation(p.n, p.source, self.start, self.end, self.text, p.page, round(score, 4), p.location)
+
 
 @dataclass(frozen=True)
 class Scored:
@@ -139,10 +144,7 @@ class ExtractiveAnswerer(QuotingAnswerer):
         for scored in self._select(ranked):
             s = scored.sentence
             parts.append(f"{s.text} [{s.passage.n}]")
-            citations.append(
-                Citation(s.passage.n, s.passage.source, s.start, s.end, s.text,
-                         s.passage.page, round(scored.evidence, 4), s.passage.location)
-            )
+            citations.append(s.citation(scored.evidence))
         return Draft(" ".join(parts), citations, False, confidence=self.model.probability(signals),
                      signals=signals, short_answer=_short_answer(question, ranked[0].sentence))
 

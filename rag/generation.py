@@ -204,9 +204,7 @@ class CitationChecker:
         overlap = [len(terms & s.terms) / max(1, len(terms)) for s in sentences]
         support = np.maximum(similarity, overlap)
         best = int(np.argmax(support))
-        s = sentences[best]
-        return Citation(passage.n, passage.source, s.start, s.end, s.text, passage.page,
-                        round(float(support[best]), 4), passage.location)
+        return sentences[best].citation(float(support[best]))
 
 
 def _sentences(text: str) -> list[str]:

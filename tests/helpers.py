@@ -93,12 +93,16 @@ def make_docx(path: Path) -> Path:
     document = docx.Document()
     for paragraph in DOCX_PARAGRAPHS:
         document.add_paragraph(paragraph)
-    table = document.add_table(rows=len(DOCX_TABLE), cols=len(DOCX_TABLE[0]))
-    for r, row in enumerate(DOCX_TABLE):
-        for c, value in enumerate(row):
-            table.cell(r, c).text = value
+    fill_table(document.add_table(rows=len(DOCX_TABLE), cols=len(DOCX_TABLE[0])), DOCX_TABLE)
     document.save(path)
     return path
+
+
+def fill_table(table, rows: list) -> None:
+    """A python-docx or python-pptx table's cells, given row by row."""
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
 
 
 def make_encrypted_pdf(path: Path) -> Path:
@@ -184,10 +188,8 @@ def make_pptx(path: Path) -> Path:
             slide.placeholders[1].text = body
         if notes:
             slide.notes_slide.notes_text_frame.text = notes
-    table = slide.shapes.add_table(len(SLIDE_TABLE), 2, Inches(1), Inches(2), Inches(4), Inches(2)).table
-    for r, row in enumerate(SLIDE_TABLE):
-        for c, value in enumerate(row):
-            table.cell(r, c).text = value
+    fill_table(slide.shapes.add_table(len(SLIDE_TABLE), 2, Inches(1), Inches(2), Inches(4), Inches(2)).table,
+               SLIDE_TABLE)
     deck.save(path)
     return path
 

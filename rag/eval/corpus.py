@@ -56,4 +56,3 @@ def _folder_name(corpus: Path) -> str:
     resolved = corpus.resolve()
     digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:8]
     return f"{resolved.name}-{digest}"
-
