@@ -48,3 +48,8 @@ class CatalogUnavailable(StoreError):
 
 class LoadError(RagError):
     """One file cannot be read as a document; ingest reports it and goes on."""
+
+
+class NotADocument(LoadError):
+    """The file holds no document of its own (a site's search index, a page of links):
+    ingest lists it as skipped with this reason, not as a failure, and it is not indexed."""

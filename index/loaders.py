@@ -65,6 +65,16 @@ class Row:
     end: int
 
 
+@dataclass(frozen=True)
+class Section:
+    """A heading's reach: text[start:end] lies under `path`, its headings outermost first
+    ("Tutorial", "Data Structures", "Lists")."""
+
+    path: tuple[str, ...]
+    start: int
+    end: int
+
+
 @dataclass
 class Document:
     source: str
@@ -72,6 +82,7 @@ class Document:
     sha256: str
     pages: list[Page] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)  # in text order
+    sections: list[Section] = field(default_factory=list)  # in text order, not overlapping
 
     def page_at(self, offset: int) -> int | None:
         for page in self.pages:
