@@ -46,9 +46,10 @@ class HybridRetriever(BaseRetriever):
     rrf_k: int = 60
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun | None = None
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun | None = None, k: int | None = None
     ) -> list[Document]:
-        return [_to_document(p) for p in self.passages(query)]
+        """LangChain's entry point; `invoke(query, k=3)` overrides the retriever's k for one call."""
+        return [_to_document(p) for p in self.passages(query, k)]
 
     def passages(self, query: str, k: int | None = None) -> list[Passage]:
         return self.retrieve(query, k)[0]
