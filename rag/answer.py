@@ -100,5 +100,4 @@ class Answer:
     short_answer: ShortAnswer | None = None
 
     def to_dict(self) -> dict:
-        # "generator": the old name of "answerer", kept for API clients that read it.
-        return {**asdict(self), "generator": self.answerer}
+        return asdict(self)

@@ -49,8 +49,7 @@ class PluginGroup(click.Group):
         return command
 
 
-# The answer engine; `--generator` is its old name, still accepted.
-ANSWERER_OPTION = click.option("--answerer", "--generator", "answerer", default=None,
+ANSWERER_OPTION = click.option("--answerer", "answerer", default=None,
                                help="Answerer to use (default: RAG_ANSWERER).")
 
 

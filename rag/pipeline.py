@@ -88,17 +88,14 @@ class Pipeline:
         return self.answerers.get(name)
 
     def ask_stream(self, question: str, *, history: list[dict] | None = None, k: int | None = None,
-                   answerer: str | None = None,
-                   generator: str | None = None) -> Iterator[Waiting | TextDelta | Answer]:
+                   answerer: str | None = None) -> Iterator[Waiting | TextDelta | Answer]:
         """Yield the answer's text as it is produced, then the complete Answer. An answerer
         that calls a model waits for its turn first (rag/model_queue.py): while other
-        questions are ahead, Waiting events say how many. `generator` is the old name of
-        `answerer`, still accepted."""
+        questions are ahead, Waiting events say how many."""
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
-        name = answerer or generator
-        chosen = self.answerer(name)
-        queue = self.answerers.queue(name)
+        chosen = self.answerer(answerer)
+        queue = self.answerers.queue(answerer)
         if queue is None:
             yield from self._answer(chosen, question, history, k, started)
             return
@@ -136,8 +133,8 @@ class Pipeline:
                      chosen.name, timings, checks, draft.confidence, draft.short_answer)
 
     def ask(self, question: str, *, history: list[dict] | None = None, k: int | None = None,
-            answerer: str | None = None, generator: str | None = None) -> Answer:
-        *_, answer = self.ask_stream(question, history=history, k=k, answerer=answerer, generator=generator)
+            answerer: str | None = None) -> Answer:
+        *_, answer = self.ask_stream(question, history=history, k=k, answerer=answerer)
         return answer
 
 
@@ -147,15 +144,13 @@ def pipeline_for(settings: Settings) -> Pipeline:
     return Pipeline(settings)
 
 
-def ask(question: str, *, history: list[dict] | None = None, k: int | None = None, answerer: str | None = None,
-        generator: str | None = None) -> Answer:
+def ask(question: str, *, history: list[dict] | None = None, k: int | None = None,
+        answerer: str | None = None) -> Answer:
     """Answer a question from the index configured by the `RAG_*` environment."""
-    return pipeline_for(Settings.from_env()).ask(question, history=history, k=k, answerer=answerer,
-                                                 generator=generator)
+    return pipeline_for(Settings.from_env()).ask(question, history=history, k=k, answerer=answerer)
 
 
 def ask_stream(question: str, *, history: list[dict] | None = None, k: int | None = None,
-               answerer: str | None = None, generator: str | None = None) -> Iterator[TextDelta | Answer]:
+               answerer: str | None = None) -> Iterator[TextDelta | Answer]:
     """Like ask(), yielding text as it is generated and the complete Answer last."""
-    yield from pipeline_for(Settings.from_env()).ask_stream(question, history=history, k=k, answerer=answerer,
-                                                            generator=generator)
+    yield from pipeline_for(Settings.from_env()).ask_stream(question, history=history, k=k, answerer=answerer)

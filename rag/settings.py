@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index import IndexConfig
@@ -30,9 +30,8 @@ class Settings(BaseSettings):
     )
 
     # Answers
-    # RAG_GENERATOR: the old name, still read.
     answerer: Literal["auto", "extractive", "verified", "local", "openai"] = Field(
-        "auto", validation_alias=AliasChoices("RAG_ANSWERER", "RAG_GENERATOR"),
+        "auto",
         description="auto: verified when the local model is installed, else extractive",
     )
     k: int = Field(5, ge=1, le=50, description="Passages retrieved per question")

@@ -63,14 +63,14 @@ def test_answer_dict_has_exactly_the_documented_shape(gold_answers):
     data = gold_answers["seed-03"].to_dict()
     assert set(data) == {
         "question", "answer", "refused", "citations", "passages", "answerer", "timings_ms", "checks",
-        "confidence", "short_answer", "generator",
+        "confidence", "short_answer",
     }
     assert data["checks"] == {"invalid_citations": 0, "removed": []}
     assert 0 <= data["confidence"] <= 1
     assert set(data["citations"][0]) == {"n", "source", "start", "end", "quote", "page", "score", "location"}
     assert set(data["passages"][0]) == {"n", "source", "start", "end", "text", "page", "score", "location"}
     assert set(data["timings_ms"]) == {"retrieve", "generate", "total"}
-    assert data["answerer"] == data["generator"] == "extractive"  # "generator": the old name, kept
+    assert data["answerer"] == "extractive"
     json.dumps(data)
 
 

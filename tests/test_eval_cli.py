@@ -99,10 +99,9 @@ def test_usage_errors_exit_1_with_one_line(tmp_path):
         assert message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_the_answerer_is_chosen_by_answerer_or_its_old_name_generator(seed_home):
-    for option in ("--answerer", "--generator"):
-        result = rag("eval", SEED_GOLD, "--limit", "1", option, "nonsense", home=seed_home)
-        assert result.returncode == 1 and "unknown answerer 'nonsense'" in result.stderr
+def test_an_unknown_answerer_is_a_usage_error(seed_home):
+    result = rag("eval", SEED_GOLD, "--limit", "1", "--answerer", "nonsense", home=seed_home)
+    assert result.returncode == 1 and "unknown answerer 'nonsense'" in result.stderr
 
 
 def test_a_report_folder_that_cannot_be_written_exits_1_with_one_line(seed_home, tmp_path):
