@@ -11,8 +11,8 @@ same thing from the same files; tests/test_embedding.py holds them to float prec
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,30 +38,40 @@ class UnsupportedModel(Exception):
 
 
 class BertFolder:
-    """A supported model folder's shape, tokenizer and weights, as `load_weights` reads
-    safetensors (numpy arrays or torch tensors): what both encoders start from."""
+    """A supported model folder's shape, tokenizer and weights: what both encoders start
+    from. Both share one reading of the folder (`_read_folder`), so a process that runs both
+    (a serving one: questions on numpy, batches on torch) holds the weights and the parsed
+    tokenizer.json once: a process that had embedded with both went from 422 to 369 MB
+    resident (VmRSS)."""
 
-    def __init__(self, folder: Path, load_weights: Callable[[str], dict]):
-        config = supported_config(folder)
+    def __init__(self, folder: Path):
+        config, self.tokenizer, self.weights = _read_folder(Path(folder))
         self.heads = config["num_attention_heads"]
         self.layers = config["num_hidden_layers"]
         self.eps = config["layer_norm_eps"]
         self.dimension = config["hidden_size"]
-        self.tokenizer = model_tokenizer(folder, config)
-        self.weights = load_weights(str(folder / "model.safetensors"))
-        if "embeddings.word_embeddings.weight" not in self.weights:
-            raise UnsupportedModel(f"{folder}: weight names are not BertModel's")
+
+
+@functools.lru_cache(maxsize=4)
+def _read_folder(folder: Path) -> tuple[dict, Tokenizer, dict[str, np.ndarray]]:
+    """config.json, the tokenizer and the weights as numpy arrays, dense layers' matrices
+    stored (in, out) row-major: a question's numpy pass took 10 ms instead of 14 multiplying
+    by the (out, in) ones transposed on the fly; torch takes them back as transposed views."""
+    config = supported_config(folder)
+    weights = load_file(str(folder / "model.safetensors"))
+    if "embeddings.word_embeddings.weight" not in weights:
+        raise UnsupportedModel(f"{folder}: weight names are not BertModel's")
+    weights = {name: np.ascontiguousarray(w.T) if is_dense(name, w) else w for name, w in weights.items()}
+    return config, model_tokenizer(folder, config), weights
+
+
+def is_dense(name: str, weight: np.ndarray) -> bool:
+    """A linear layer's matrix (kept transposed), as opposed to embeddings, norms and biases."""
+    return weight.ndim == 2 and not name.startswith("embeddings.")
 
 
 class NumpyBertEncoder(BertFolder):
     """Embeds texts one at a time, with no padding: for a few short texts at once."""
-
-    def __init__(self, folder: Path):
-        super().__init__(folder, load_file)
-        # Dense layers' matrices stored (in, out), row-major: a question's pass took 10 ms
-        # instead of 14 multiplying by the (out, in) ones transposed on the fly.
-        self.weights = {name: np.ascontiguousarray(w.T) if w.ndim == 2 and not name.startswith("embeddings.") else w
-                        for name, w in self.weights.items()}
 
     def token_counts(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self.tokenizer.encode_batch(texts)]

@@ -32,10 +32,11 @@ class Tokenizer(Protocol):
 
 class TokenCounter:
     """A `tokenizers.Tokenizer` (a model's tokenizer.json) as the chunker's Tokenizer: no
-    truncation, no padding, no special tokens, so it counts every token the model sees."""
+    truncation, no padding, no special tokens, so it counts every token the model sees. It
+    takes the tokenizer over and changes its settings: give it one nothing else uses."""
 
     def __init__(self, tokenizer):
-        self._tokenizer = type(tokenizer).from_str(tokenizer.to_str())  # a copy: settings change below
+        self._tokenizer = tokenizer
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
 

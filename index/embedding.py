@@ -159,13 +159,17 @@ class Embedder:
     def tokenizer(self) -> TokenCounter:
         """Sizes chunks: the folder's tokenizer.json read by `tokenizers` alone, as the
         encoders read it. Through sentence-transformers it cost a cold `rag ingest` ~5 s of
-        transformers imports (cProfile); tests/test_chunking.py checks the counts against it."""
+        transformers imports (cProfile); tests/test_chunking.py checks the counts against it.
+        The encoders share another reading of the file (index/bert.py): they truncate at the
+        model's window and this counts past it, and a tokenizer has one setting at a time
+        for every thread using it; a second parse costs ~20 ms once per process."""
         from tokenizers import Tokenizer
 
         path = self.path / "tokenizer.json"
         if path.is_file():
             return TokenCounter(Tokenizer.from_file(str(path)))
-        return TokenCounter(self.model.tokenizer.backend_tokenizer)
+        backend = self.model.tokenizer.backend_tokenizer
+        return TokenCounter(Tokenizer.from_str(backend.to_str()))  # a copy: the model keeps its own
 
     @functools.cached_property
     def max_tokens(self) -> int:

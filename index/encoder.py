@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from torch.nn import functional as F
 
-from index.bert import BertFolder
+from index.bert import BertFolder, is_dense
 
 # Padded tokens per forward pass. Texts go in sorted by length, so a batch holds texts of
 # similar length and little compute goes to padding; small batches keep attention in cache.
@@ -30,7 +29,11 @@ BATCH_TOKENS = 1024
 
 class BertEncoder(BertFolder):
     def __init__(self, folder: Path):
-        super().__init__(folder, load_file)
+        super().__init__(folder)
+        # Views of the numpy encoder's arrays, not a second copy: a dense matrix stored
+        # (in, out) is the (out, in) weight F.linear wants, transposed.
+        self.weights = {name: torch.from_numpy(w).T if is_dense(name, w) else torch.from_numpy(w)
+                        for name, w in self.weights.items()}
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return self.encode_with_spans(texts, [[] for _ in texts])[0]

@@ -35,6 +35,14 @@ def test_vectors_equal_sentence_transformers(embedder):
     assert np.allclose(np.linalg.norm(ours, axis=1), 1, atol=1e-5)
 
 
+def test_both_encoders_share_one_reading_of_the_model_folder(embedder):
+    """A serving process runs both: one copy of the weights and one parsed tokenizer.json."""
+    numpy_encoder, torch_encoder = NumpyBertEncoder(embedder.path), BertEncoder(embedder.path)
+    assert torch_encoder.tokenizer is numpy_encoder.tokenizer
+    for name, weight in numpy_encoder.weights.items():
+        assert np.shares_memory(torch_encoder.weights[name].numpy(), weight), name
+
+
 def test_the_numpy_encoder_gives_sentence_transformers_vectors(embedder):
     """Questions run on numpy: the same vectors for short, empty, non-ASCII and truncated texts."""
     ours = NumpyBertEncoder(embedder.path).encode(TEXTS)
