@@ -30,9 +30,8 @@ from tqdm import tqdm
 
 from rag.confidence import MODELS, ConfidenceModel
 from rag.extractive import EVIDENCE_SIGNALS
-from rag.eval import eval_settings, read_gold, sample
+from rag.eval import eval_pipeline, read_gold, sample
 from rag.eval.scoring import answer_scores, is_correct
-from rag.pipeline import Pipeline
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +51,7 @@ def collect(name: str, home: Path, verify: bool) -> list[dict]:
     if out.exists():
         return [json.loads(line) for line in out.read_text().splitlines()]
     gold = read_gold(DEV[name])
-    pipeline = Pipeline(eval_settings(gold, Settings(home=home, answerer="extractive")))
+    pipeline = eval_pipeline(gold, Settings(home=home, answerer="extractive"))
     answerer = pipeline.answerer("verified" if verify else "extractive")
     items = gold.items
     if verify:

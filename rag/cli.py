@@ -14,7 +14,7 @@ from index import check_index
 from index import ingest as run_ingest
 from rag.answer import TextDelta, place
 from rag.errors import RagError
-from rag.eval import eval_settings, evaluate, read_gold, summary_table, write_report
+from rag.eval import eval_pipeline, evaluate, read_gold, summary_table, write_report
 from rag.eval import compare as compare_runs
 from rag.model_queue import Waiting
 from rag.settings import Settings
@@ -158,9 +158,7 @@ def ask(question: str, as_json: bool, k: int | None, answerer: str | None) -> No
 def eval_command(gold: Path | None, corpus: Path | None, answerer: str | None, k: int | None, limit: int | None,
                  report_dir: Path | None, as_json: bool, compare: tuple[Path, Path] | None) -> None:
     """Measure answers against the gold questions in GOLD: a JSONL file, or the ClapNQ or
-    SQuAD 2.0 folder of ../shared/eval (see README, Evaluation)."""
-    from rag.pipeline import pipeline_for
-
+    SQuAD 2.0 folder of ../shared/eval (see docs/evaluation.md)."""
     if compare:
         _compare_runs(gold, compare)
         return
@@ -168,8 +166,8 @@ def eval_command(gold: Path | None, corpus: Path | None, answerer: str | None, k
         _fail("missing GOLD: a gold JSONL file, or a ClapNQ or SQuAD folder")
     try:
         gold_set = read_gold(gold)
-        settings = eval_settings(gold_set, Settings.from_env(), corpus, progress=not as_json)
-        result = evaluate(gold_set, pipeline_for(settings), k=k, limit=limit, answerer=answerer,
+        pipeline = eval_pipeline(gold_set, Settings.from_env(), corpus, progress=not as_json)
+        result = evaluate(gold_set, pipeline, k=k, limit=limit, answerer=answerer,
                           progress=not as_json)
         if report_dir:
             write_report(result, report_dir)

@@ -30,6 +30,14 @@ def eval_settings(gold: GoldSet, settings: Settings, corpus: Path | None = None,
     return settings
 
 
+def eval_pipeline(gold: GoldSet, settings: Settings, corpus: Path | None = None, progress: bool = False):
+    """The pipeline that asks a gold set's questions (`rag eval`, bench/calibrate.py): on
+    the index `eval_settings` gives, its models loaded once per process."""
+    from rag.pipeline import pipeline_for  # here: rag.pipeline loads LangChain's retriever types
+
+    return pipeline_for(eval_settings(gold, settings, corpus, progress))
+
+
 def _indexed(docs: Path, folder: Path, settings: Settings, progress: bool) -> Settings:
     """`settings` asking the index of `docs` at folder/index, brought in step with them."""
     # Eval indexes keep their vectors embedded, even when the user's index is on a Chroma
