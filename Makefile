@@ -6,9 +6,9 @@ BIN := $(VENV)/bin
 # installed when missing, like Chromium below.
 TESSERACT = command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx eng \
 	|| (apt-get update && apt-get install -y tesseract-ocr tesseract-ocr-eng)
-EXTRAS ?= test,local,ui,bench,postgres
+EXTRAS ?= test,local,ui,bench,postgres,docs
 
-.PHONY: run index test test-fast soak bench install clean
+.PHONY: run index test test-fast soak bench docs install clean
 
 # Reinstall when the dependency list changes; constraints.txt pins what was tested
 # (torch 2.13.0 CPU: an unpinned torch pulls a multi-GB CUDA build).
@@ -55,5 +55,9 @@ soak: install
 bench: install
 	$(BIN)/python bench/run.py $(if $(FULL),--full,)
 
+# docs/ as a site in site/ (MkDocs, Material theme); strict: a broken link fails the build.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) .rag
+	rm -rf $(VENV) .rag site
