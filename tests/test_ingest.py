@@ -440,7 +440,7 @@ def test_leftovers_of_a_killed_rebuild_are_removed(tmp_path, home, monkeypatch):
 
     # A rebuild killed outright never runs its cleanup: simulate with a no-op drop().
     monkeypatch.setattr(Index, "drop", lambda self: self.close())
-    monkeypatch.setattr(ingestion, "_gone", lambda *a: 1 / 0)
+    monkeypatch.setattr(ingestion, "_removed", lambda *a: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         ingest([tmp_path / "docs"], IndexConfig(home), rebuild=True)
     monkeypatch.undo()
