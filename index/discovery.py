@@ -17,6 +17,7 @@ from pathlib import Path
 from pathspec import GitIgnoreSpec
 from pathspec.patterns.gitignore.base import GitIgnorePatternError
 
+from index.errors import RagError
 from index.loaders import CODE_SUFFIXES, CONFIG_SUFFIXES, is_supported
 
 # The default skips, as gitignore patterns relative to the root given, each with the reason
@@ -100,7 +101,7 @@ class _Globs:
 
     def __init__(self, option: str, globs: Sequence[str]) -> None:
         self.option = option
-        self.specs = [(glob, GitIgnoreSpec.from_lines([glob])) for glob in globs]
+        self.specs = [(glob, _glob_spec(option, glob)) for glob in globs]
         self.matched: set[str] = set()
 
     def first_match(self, relative: str) -> str | None:
@@ -110,6 +111,13 @@ class _Globs:
 
     def unmatched(self) -> list[str]:
         return [f"{self.option} {glob} matched no file" for glob, _ in self.specs if glob not in self.matched]
+
+
+def _glob_spec(option: str, glob: str) -> GitIgnoreSpec:
+    try:
+        return GitIgnoreSpec.from_lines([glob])
+    except GitIgnorePatternError as exc:
+        raise RagError(f"{option} {glob!r} is not a valid glob (.gitignore rules): {exc}") from exc
 
 
 def _rules_spec(rules: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[GitIgnoreSpec, list[str]]:

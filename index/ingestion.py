@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -110,24 +110,32 @@ def remove(sources: list[str], config: IndexConfig) -> list[str]:
 
 def _removed(known: dict[str, str], roots: list[str], skipped: list[dict], unsure: list[str],
              seen: set[str]) -> list[dict]:
-    """Indexed sources to remove, with why ({source, reason}): skipped now ("now skipped:
-    <reason>", a file inside a skipped folder too), or inside an existing given folder and
-    not found ("deleted"). Nothing under a folder discovery could not fully see is removed."""
-    reasons = {item["source"]: item["reason"] for item in skipped}
-    skipped_folders = [(_inside(source), reason) for source, reason in reasons.items()]
-    folders = [_inside(r) for r in roots if os.path.isdir(r)]
+    """Indexed sources to remove, with why ({source, reason}): skipped now, itself or a
+    folder above it ("now skipped: <reason>"), or inside an existing given folder and not
+    found ("deleted"). Nothing under a folder discovery could not fully see is removed."""
+    reasons = {os.path.normpath(item["source"]): item["reason"] for item in skipped}
+    folders = tuple(_inside(r) for r in roots if os.path.isdir(r))
     unsure_folders = tuple(_inside(folder) for folder in unsure)
     removed = []
     for source in known:
         path = os.path.normpath(source)
         if source in seen or path.startswith(unsure_folders):
             continue
-        reason = reasons.get(source) or next((r for f, r in skipped_folders if path.startswith(f)), None)
+        reason = next((reasons[p] for p in _self_and_parents(path) if p in reasons), None)
         if reason:
             removed.append({"source": source, "reason": f"now skipped: {reason}"})
-        elif any(path.startswith(f) for f in folders):
+        elif path.startswith(folders):
             removed.append({"source": source, "reason": "deleted"})
     return removed
+
+
+def _self_and_parents(path: str) -> Iterator[str]:
+    while True:
+        yield path
+        parent = os.path.dirname(path)
+        if parent == path:
+            return
+        path = parent
 
 
 def _inside(folder: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import consistent_ids
 
-from index import IndexConfig, ingest, open_index
+from index import IndexConfig, RagError, ingest, open_index
 from index.discovery import Skipped, discover
 
 PROSE = "Alpine marmots whistle to warn each other. They hibernate in burrows through the winter."
@@ -139,6 +139,11 @@ def test_globs_matching_nothing_are_warnings(tmp_path):
     assert kept(found) == [str(tmp_path / "readme.txt")]
 
 
+def test_an_invalid_glob_is_a_clear_error(tmp_path):
+    with pytest.raises(RagError, match=r"--exclude 'drafts\\\\' is not a valid glob"):
+        discover([str(tmp_path)], exclude=["drafts\\"])
+
+
 def test_a_file_named_directly_is_always_read(tmp_path):
     bundle = write(tmp_path, {"node_modules/app.min.js": "var a=1;" * 500})
     path = str(bundle / "node_modules" / "app.min.js")
@@ -168,6 +173,15 @@ def test_newly_skipped_and_deleted_documents_are_removed_with_the_reason(tmp_pat
     ]
     assert report.removed == 2 and indexed(home) == {str(folder / "a.txt")}
     consistent_ids(home)
+
+
+def test_documents_inside_a_folder_now_ignored_are_removed(tmp_path):
+    folder = write(tmp_path / "docs", {"a.txt": PROSE, "drafts/b.txt": "Coral reefs need warm shallow water."})
+    home = tmp_path / "home"
+    ingest([folder], IndexConfig(home))
+    (folder / ".ragignore").write_text("drafts/\n")
+    assert ingest([folder], IndexConfig(home)).removed_sources == [
+        {"source": str(folder / "drafts" / "b.txt"), "reason": f"now skipped: ignored by {folder / '.ragignore'}"}]
 
 
 def test_malformed_ignore_file_loses_nothing_indexed(tmp_path):
