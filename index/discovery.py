@@ -90,7 +90,7 @@ def discover(roots: list[str], *, include: Sequence[str] = (), exclude: Sequence
         if os.path.isfile(root):
             found.files.append((Path(root), root))
         elif os.path.isdir(root):
-            _Walk(root, found, includes, excludes).folder(root, [], include_only=False)
+            _Walk(root, found, includes, excludes).folder(root, "", [], include_only=False)
         else:
             found.errors.append({"source": root, "error": "no such file or folder"})
     found.warnings += includes.unmatched() + excludes.unmatched()
@@ -114,7 +114,7 @@ class _Globs:
         """Whether a glob could match a path inside `folder` (relative to the root), so
         that a skipped folder is walked only for an include glob that may reach into it:
         `rag ingest repo --include docs/x.md` walked a repository's .venv and .git for 10 s
-        without this, 0.1 s with it."""
+        without this, under 0.1 s with it."""
         return any(_may_reach(glob, folder.split("/")) for glob, _ in self.specs)
 
     def unmatched(self) -> list[str]:
@@ -194,7 +194,7 @@ class _Walk:
     def __init__(self, root: str, found: Discovery, includes: _Globs, excludes: _Globs) -> None:
         self.root, self.found, self.includes, self.excludes = root, found, includes, excludes
 
-    def folder(self, path: str, ignore_files: list[_IgnoreFile], include_only: bool) -> None:
+    def folder(self, path: str, relative: str, ignore_files: list[_IgnoreFile], include_only: bool) -> None:
         """Walk one folder. `include_only`: a skipped folder walked only for the files an
         include glob names (its other contents are reported once, as the folder)."""
         try:
@@ -203,15 +203,15 @@ class _Walk:
             self.found.errors.append({"source": path, "error": f"cannot read folder: {exc.strerror}"})
             self.found.unsure.append(path)
             return
-        ignore_files = ignore_files + list(self._ignore_files(path))
+        ignore_files = ignore_files + list(self._ignore_files(path, relative))
+        prefix = f"{relative}/" if relative else ""
         for entry in entries:
-            relative = os.path.relpath(entry.path, self.root).replace(os.sep, "/")
             if entry.is_dir(follow_symlinks=False):
-                self._subfolder(entry.path, relative, ignore_files, include_only)
+                self._subfolder(entry.path, prefix + entry.name, ignore_files, include_only)
             elif entry.is_dir():
                 self._skip(entry.path, "link to a folder: not followed", include_only)
             else:
-                self._file(entry.path, relative, ignore_files, include_only)
+                self._file(entry.path, prefix + entry.name, ignore_files, include_only)
 
     def _subfolder(self, path: str, relative: str, ignore_files: list[_IgnoreFile], include_only: bool) -> None:
         excluded = self.excludes.first_match(relative + "/")
@@ -223,38 +223,37 @@ class _Walk:
             self._skip(path, reason, include_only)
         # Include globs may name files inside a skipped folder, so it is walked for them.
         if (not reason and not include_only) or self.includes.may_match_under(relative):
-            self.folder(path, ignore_files, include_only or bool(reason))
+            self.folder(path, relative, ignore_files, include_only or bool(reason))
 
     def _file(self, path: str, relative: str, ignore_files: list[_IgnoreFile], include_only: bool) -> None:
         excluded = self.excludes.first_match(relative)
         if excluded:
             self._skip(path, f"excluded by --exclude {excluded}", include_only)
             return
+        file = Path(path)
         rule = default_reason(relative, is_folder=False)
         included = self.includes.first_match(relative)
-        if not is_supported(Path(path)):
+        if not is_supported(file):
             self._skip(path, rule or "unsupported type", include_only)  # no glob makes it loadable
             return
         if included:
-            self.found.files.append((Path(path), path))
+            self.found.files.append((file, path))
             return
-        reason = _ignored_by(ignore_files, relative) or rule or content_reason(Path(path))
+        reason = _ignored_by(ignore_files, relative) or rule or content_reason(file)
         if reason:
             self._skip(path, reason, include_only)
         elif not include_only:
-            self.found.files.append((Path(path), path))
+            self.found.files.append((file, path))
 
     def _skip(self, path: str, reason: str, include_only: bool) -> None:
         if not include_only:  # inside a skipped folder: that folder is the report's entry
             self.found.skipped.append(Skipped(path, reason))
 
-    def _ignore_files(self, folder: str) -> Iterator[_IgnoreFile]:
-        relative = os.path.relpath(folder, self.root).replace(os.sep, "/")
+    def _ignore_files(self, folder: str, relative: str) -> Iterator[_IgnoreFile]:
         for name in IGNORE_FILES:
             path = os.path.join(folder, name)
             if os.path.isfile(path):
-                spec = self._read_ignore_file(path, folder)
-                yield _IgnoreFile("" if relative == "." else relative, path, spec)
+                yield _IgnoreFile(relative, path, self._read_ignore_file(path, folder))
 
     def _read_ignore_file(self, path: str, folder: str) -> GitIgnoreSpec:
         """The file's rules. A line pathspec refuses is reported by number and left out; the
