@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -14,8 +15,10 @@ from index import failpoints
 from index.catalog import NewChunk
 from index.chunking import Chunk, chunk_document
 from index.config import IndexConfig
+from index.discovery import discover
 from index.embedding import Embedder, load_embedder
-from index.loaders import Document, LoadError, is_supported, load
+from index.errors import NotADocument
+from index.loaders import Document, LoadError, load
 from index.store import Index, writing
 
 # Documents are embedded together once this many chunks wait: small files batch well.
@@ -33,32 +36,44 @@ class IngestReport:
     chunks_total: int = 0
     seconds: float = 0.0
     errors: list[dict] = field(default_factory=list)  # {source, error}
-    skipped: list[str] = field(default_factory=list)  # unsupported types and hidden files
+    skipped: list[dict] = field(default_factory=list)  # {source, reason}: files and folders not indexed
+    removed_sources: list[dict] = field(default_factory=list)  # {source, reason}: "deleted", "now skipped: ..."
+    warnings: list[str] = field(default_factory=list)  # include or exclude globs that matched nothing
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def ingest(
-    paths: list[str | Path], config: IndexConfig, *, rebuild: bool = False, progress: bool = False
+    paths: list[str | Path], config: IndexConfig, *, rebuild: bool = False, progress: bool = False,
+    include: Sequence[str] = (), exclude: Sequence[str] = (),
 ) -> IngestReport:
     """Bring the index of `config` in step with the files under `paths`.
 
-    Unchanged files cost a hash; changed ones are replaced; files gone from a given folder
-    are removed. A file that fails to load is reported and its indexed version kept.
+    Which files are documents is index.discovery's call (`include`/`exclude`: gitignore-style
+    globs relative to each path). Unchanged files cost a hash; changed ones are replaced;
+    files gone from a given folder, or skipped now, are removed. A file that fails to load
+    is reported and its indexed version kept.
     """
     started = time.perf_counter()
     report = IngestReport()
     roots = [str(p) for p in paths]
-    files = _discover(roots, report)
+    found = discover(roots, include=include, exclude=exclude)
+    report.errors += found.errors
+    report.skipped += [asdict(item) for item in found.skipped]
+    report.warnings += found.warnings
+    not_documents: list[dict] = []
     embedder = load_embedder(config.embed_model)
     with writing(config, rebuild, lambda: embedder, progress) as index:
         index.check_model(embedder, claim=True)
         known = index.catalog.documents()
         batch: list[tuple[Document, list[Chunk]]] = []
-        for path, source in tqdm(files, desc="Indexing", unit="file", disable=not progress):
+        for path, source in tqdm(found.files, desc="Indexing", unit="file", disable=not progress):
             try:
                 document = load(path, source, progress=progress)
+            except NotADocument as exc:
+                not_documents.append({"source": source, "reason": str(exc)})
+                continue
             except LoadError as exc:
                 report.errors.append({"source": source, "error": str(exc)})
                 continue
@@ -71,10 +86,12 @@ def ingest(
                 _commit(index, embedder, batch, known, report)
                 batch = []
         _commit(index, embedder, batch, known, report)
-        gone = _gone(known, roots, {source for _, source in files})
-        if gone:
-            _replace(index, [], gone)
-            report.removed = len(gone)
+        report.skipped += not_documents
+        seen = {source for _, source in found.files} - {item["source"] for item in not_documents}
+        report.removed_sources = _removed(known, roots, report.skipped, found.unsure, seen)
+        if report.removed_sources:
+            _replace(index, [], [item["source"] for item in report.removed_sources])
+            report.removed = len(report.removed_sources)
         report.documents = len(index.catalog.documents())
         report.chunks_total = index.catalog.chunk_count()
     report.seconds = round(time.perf_counter() - started, 3)
@@ -91,40 +108,39 @@ def remove(sources: list[str], config: IndexConfig) -> list[str]:
     return present
 
 
-def _discover(roots: list[str], report: IngestReport) -> list[tuple[Path, str]]:
-    """Supported files under the roots, as (path, source); folders are walked, links to
-    folders are not followed (no loops)."""
-    files = []
-    for root in roots:
-        if os.path.isfile(root):
-            files.append((Path(root), root))
+def _removed(known: dict[str, str], roots: list[str], skipped: list[dict], unsure: list[str],
+             seen: set[str]) -> list[dict]:
+    """Indexed sources to remove, with why ({source, reason}): skipped now, itself or a
+    folder above it ("now skipped: <reason>"), or inside an existing given folder and not
+    found ("deleted"). Nothing under a folder discovery could not fully see is removed."""
+    reasons = {os.path.normpath(item["source"]): item["reason"] for item in skipped}
+    folders = tuple(_inside(r) for r in roots if os.path.isdir(r))
+    unsure_folders = tuple(_inside(folder) for folder in unsure)
+    removed = []
+    for source in known:
+        path = os.path.normpath(source)
+        if source in seen or path.startswith(unsure_folders):
             continue
-        if not os.path.isdir(root):
-            report.errors.append({"source": root, "error": "no such file or folder"})
-            continue
-
-        def walk_error(exc: OSError) -> None:
-            report.errors.append({"source": exc.filename, "error": f"cannot read folder: {exc.strerror}"})
-
-        for folder, subfolders, names in os.walk(root, onerror=walk_error):
-            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-            for name in sorted(names):
-                source = os.path.join(folder, name)
-                if is_supported(Path(name)) and not name.startswith("."):
-                    files.append((Path(source), source))
-                else:
-                    report.skipped.append(source)  # unsupported type, or hidden
-    return files
+        reason = next((reasons[p] for p in _self_and_parents(path) if p in reasons), None)
+        if reason:
+            removed.append({"source": source, "reason": f"now skipped: {reason}"})
+        elif path.startswith(folders):
+            removed.append({"source": source, "reason": "deleted"})
+    return removed
 
 
-def _gone(known: dict[str, str], roots: list[str], seen: set[str]) -> list[str]:
-    """Indexed sources inside an existing given folder that were not found this time."""
-    folders = [os.path.normpath(r) + os.sep for r in roots if os.path.isdir(r)]
-    return [
-        source
-        for source in known
-        if source not in seen and any(os.path.normpath(source).startswith(f) for f in folders)
-    ]
+def _self_and_parents(path: str) -> Iterator[str]:
+    while True:
+        yield path
+        parent = os.path.dirname(path)
+        if parent == path:
+            return
+        path = parent
+
+
+def _inside(folder: str) -> str:
+    """The prefix of every path inside `folder`."""
+    return os.path.normpath(folder) + os.sep
 
 
 def _commit(index: Index, embedder: Embedder, batch, known: dict, report: IngestReport) -> None:

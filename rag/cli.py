@@ -6,6 +6,7 @@ import importlib.metadata
 import json
 import sys
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -62,11 +63,19 @@ def cli() -> None:
 @click.argument("paths", nargs=-1)
 @click.option("--rebuild", is_flag=True, help="Re-index everything; the old index stays live until done.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool) -> None:
-    """Index files and folders (default: seeds/). Re-running embeds only what changed."""
+@click.option("--include", multiple=True, metavar="GLOB",
+              help="Index matching files even where skipped by default or by an ignore file (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Skip matching files and folders (repeatable).")
+def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool, include: tuple[str, ...],
+           exclude: tuple[str, ...]) -> None:
+    """Index files and folders (default: seeds/). Re-running embeds only what changed.
+
+    Vendored, build and cache folders, search indexes, minified and lock files, assets,
+    hidden files and what .gitignore or .ragignore files name are skipped; a file or folder
+    named here is always read. GLOBs follow .gitignore rules, relative to each path given."""
     try:
         report = run_ingest(list(paths) or ["seeds"], Settings.from_env().index_config, rebuild=rebuild,
-                            progress=not as_json)
+                            progress=not as_json, include=include, exclude=exclude)
     except RagError as exc:
         _fail(str(exc))
     _show(report, as_json, [
@@ -74,9 +83,12 @@ def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool) -> None:
         f"({report.added} added, {report.updated} updated, {report.removed} removed, "
         f"{report.unchanged} unchanged; {report.chunks_embedded} chunks embedded) "
         f"in {report.seconds:.1f} s",
-        *(f"skipped (unsupported type or hidden): {skipped}" for skipped in report.skipped),
+        *_counted("skipped", report.skipped),
+        *_counted("removed", report.removed_sources),
     ])
     if not as_json:
+        for warning in report.warnings:
+            click.echo(f"warning: {warning}", err=True)
         for error in report.errors:
             click.echo(f"failed: {error['source']}: {error['error']}", err=True)
     sys.exit(EXIT_PARTIAL if report.errors else EXIT_OK)
@@ -103,6 +115,13 @@ def check(repair: bool, as_json: bool) -> None:
         verdict,
     ])
     sys.exit(EXIT_OK if healthy else EXIT_USAGE)
+
+
+def _counted(what: str, items: list[dict]) -> list[str]:
+    """One line counting items by reason, "skipped 231: 120 generated: search index, ...",
+    or none when there are no items."""
+    counts = Counter(item["reason"] for item in items).most_common()
+    return [f"{what} {len(items)}: " + ", ".join(f"{n} {reason}" for reason, n in counts)] if items else []
 
 
 def _show(report, as_json: bool, lines: list[str]) -> None:

@@ -86,3 +86,16 @@ def test_ingest_json_reports_and_exit_codes(tmp_path):
 
     usage = run("ingest", "--no-such-option", home=home)
     assert usage.returncode == 1 and "Traceback" not in usage.stderr
+
+
+def test_ingest_counts_skipped_files_by_reason_and_warns_of_globs_matching_nothing(tmp_path):
+    docs = tmp_path / "docs"
+    (docs / "node_modules" / "x").mkdir(parents=True)
+    (docs / "guide.md").write_text("# Guide\n\nThe lighthouse keeper lit the lamp every evening at dusk.\n")
+    (docs / "node_modules" / "x" / "index.js").write_text("module.exports = 1;\n")
+    for name in ("package-lock.json", "yarn.lock"):
+        (docs / name).write_text("{}\n")
+    result = run("ingest", str(docs), "--exclude", "*.pdf", home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    assert "skipped 3: 2 lock file, 1 vendored packages" in result.stdout.splitlines()
+    assert "warning: --exclude *.pdf matched no file" in result.stderr.splitlines()

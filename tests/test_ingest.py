@@ -325,10 +325,12 @@ def test_unsupported_and_hidden_files(tmp_path, home):
     missing = tmp_path / "nowhere"
 
     report = ingest([folder, missing], IndexConfig(home))
-    # Hidden files are listed as skipped; dot folders (.git) are not walked at all.
-    assert sorted(report.skipped) == sorted(
-        str(folder / n) for n in ("table.xls", "photo.png", "Makefile", ".hidden.txt")
-    )
+    # Each with its reason; dot folders (.git) are listed once, not walked.
+    assert {item["source"]: item["reason"] for item in report.skipped} == {
+        str(folder / "table.xls"): "unsupported type", str(folder / "photo.png"): "asset: image",
+        str(folder / "Makefile"): "unsupported type", str(folder / ".hidden.txt"): "hidden",
+        str(folder / ".git"): "hidden folder",
+    }
     assert report.errors == [{"source": str(missing), "error": "no such file or folder"}]
     assert report.documents == 3
     assert keyword_sources(home, "secret hidden dot folder") == []
@@ -438,7 +440,7 @@ def test_leftovers_of_a_killed_rebuild_are_removed(tmp_path, home, monkeypatch):
 
     # A rebuild killed outright never runs its cleanup: simulate with a no-op drop().
     monkeypatch.setattr(Index, "drop", lambda self: self.close())
-    monkeypatch.setattr(ingestion, "_gone", lambda *a: 1 / 0)
+    monkeypatch.setattr(ingestion, "_removed", lambda *a: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         ingest([tmp_path / "docs"], IndexConfig(home), rebuild=True)
     monkeypatch.undo()

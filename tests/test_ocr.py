@@ -50,14 +50,17 @@ def _load_error(path: Path) -> str:
     return str(caught.value)
 
 
+@pytest.mark.ocr
 def test_scanned_page_is_read(scanned_document):
     assert squash(scanned_document.text) == squash(PDF_PAGE2)
 
 
+@pytest.mark.ocr
 def test_scanned_page_is_cited_as_ocr(scanned_document):
     assert scanned_document.location(0, 10) == "page 1 (OCR)"
 
 
+@pytest.mark.ocr
 def test_mixed_pdf_has_its_text_page_and_its_scanned_page(mixed):
     document = load(mixed)
     pages = [(document.location(p.start, p.end), squash(document.text[p.start : p.end]))
@@ -65,6 +68,7 @@ def test_mixed_pdf_has_its_text_page_and_its_scanned_page(mixed):
     assert pages == [("page 1", squash(PDF_PAGE1)), ("page 2 (OCR)", squash(PDF_PAGE2))]
 
 
+@pytest.mark.ocr
 def test_progress_bar_while_scanned_pages_are_read(scan, capsys):
     load(scan, progress=True)
     assert "Reading scanned pages" in capsys.readouterr().err
@@ -86,6 +90,7 @@ def test_blank_pages_need_no_tesseract(tmp_path, no_tesseract):
     assert [page.number for page in load(path).pages] == [1, 3]
 
 
+@pytest.mark.ocr
 def test_missing_language_data_is_a_load_error(scan, monkeypatch, tmp_path):
     monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))  # no eng.traineddata here
     assert _load_error(scan).startswith("tesseract could not read PDF page 1: Error opening data file")
@@ -110,6 +115,7 @@ def test_poster_sized_page_is_rendered_within_the_pixel_cap(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.ocr
 def test_scanned_seed_article_answers_as_its_text_version(tmp_path):
     """The seed gold set against the seed article typeset as a PDF, and against the same
     pages scanned. Measured: 35 of 36 alike (0.972); seed-08 differs because tesseract

@@ -145,7 +145,7 @@ def test_hostile_files_fail_clearly_and_take_nothing_away(seeded, tmp_path):
     indexed = {Path(source).name: doc["text"] for source, doc in after.items()}
     for name, phrase in fine.items():
         assert phrase in indexed[name], name
-    assert str(folder / ".hidden.txt") in report.skipped
+    assert {"source": str(folder / ".hidden.txt"), "reason": "hidden"} in report.skipped
     assert "PWNED" not in os.listdir(tmp_path) and not (ROOT / "PWNED").exists()
     consistent_ids(seeded)
 

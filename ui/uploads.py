@@ -105,7 +105,9 @@ def _add_one(name: str, path: Path, pipeline: Pipeline) -> UploadResult:
     stored, created = store(path, upload_folder(settings), name)
     try:
         report = pipeline.ingest([str(stored)])
-        error = report.errors[0]["error"] if report.errors else None
+        # A file named directly is always read; a loader may still find it no document.
+        problems = [e["error"] for e in report.errors] + [s["reason"] for s in report.skipped]
+        error = problems[0] if problems else None
     except StoreError as exc:
         error = str(exc)
     if error:
