@@ -31,7 +31,7 @@ def main(path: Path) -> None:
     print(f"{path.name}: {len(raw)} pages, {len(removed)} header/footer/page-number lines left out")
     for number, line in removed:
         print(f"  page {number:>3}: {line!r}")
-    hyphens = Hyphenation("\n\n".join(texts))
+    hyphens = Hyphenation("\n".join(texts))
     decisions = [(m[0], hyphens.join_word(m[1], m[2])) for text in texts for m in _LINE_END_HYPHEN.finditer(text)]
     kept = [word for _, word in decisions if "-" in word]
     print(f"{len(decisions)} line-end hyphens: {len(decisions) - len(kept)} joined, {len(kept)} kept {kept}")

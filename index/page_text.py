@@ -50,7 +50,7 @@ def running_text(pages: Sequence[RawPage]) -> PagedText:
     PAGE_SEPARATOR where a sentence ends with the page, by a line break where it runs on,
     and by nothing where a word hyphenated across the break is joined."""
     texts = without_furniture(pages)
-    hyphens = Hyphenation("\n\n".join(texts))
+    hyphens = Hyphenation("\n".join(texts))  # "\n": a word hyphenated across pages is no word of it
     kept = [(page, hyphens.join_lines(text)) for page, text in zip(pages, texts) if text]
     result = PagedText()
     separator = PAGE_SEPARATOR
