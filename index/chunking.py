@@ -91,7 +91,7 @@ def chunk_document(
     for span_start, span_end, _ in document.spans():
         units = _units(document.text, span_start, span_end, tokenizer, max_tokens)
         for start, end, tokens in _pack(units, max_tokens, overlap_tokens):
-            # A region may run over pages (a PDF's sentence across a page break): a chunk's page is its first.
+            # A region may run over pages (a PDF sentence across a page break): the first is cited.
             page = document.page_at(start)
             chunks.append(Chunk(len(chunks), start, end, document.text[start:end], page, tokens))
     return chunks

@@ -243,7 +243,7 @@ def load(path: str | Path, source: str | None = None, *, progress: bool = False)
     sections: list[Section] = []
     match suffix:
         case ".pdf":
-            text, pages, sections = pdf.pdf(data, progress)
+            text, pages, sections = pdf.read_pdf(data, progress)
         case ".docx":
             text, pages = _docx(data), []
         case ".pptx":

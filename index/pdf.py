@@ -12,7 +12,7 @@ from index.loaders import Page, Section, unreadable
 from index.page_text import RawPage, running_text
 
 
-def pdf(data: bytes, progress: bool) -> tuple[str, list[Page], list[Section]]:
+def read_pdf(data: bytes, progress: bool) -> tuple[str, list[Page], list[Section]]:
     """Each page's text layer, or its OCR text when it has none (a scan), joined as one
     running text; `progress` shows a bar while scanned pages are read."""
     from pypdf import PdfReader
