@@ -20,10 +20,12 @@ from index.loaders import PAGE_SEPARATOR, Page, PagedText
 # Lines at a page's top and at its bottom that may be a running header or footer: a header
 # and a page number on lines of their own ("Chapter 4: Function reference" then "12") are two.
 EDGE_LINES = 2
-# "12", "xiv", "Page 3", "3 of 36", "- 3 -": a line that is only a page's number.
+# "12", "xiv", "Page 3", "3 of 36", "- 3 -": a line that is only a page's number. Roman
+# numerals in lower case only, as front matter numbers its pages: "I", "C" or "X" alone on a
+# line is more often a pronoun or an index's letter heading.
 _ROMAN = r"(?=[ivxlc])c{0,3}(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
 _PAGE_NUMBER = re.compile(
-    rf"(?i)(?:page\s+)?(?:\d+|{_ROMAN})(?:\s*(?:of|/)\s*\d+)?|[-\u2013\u2014]\s*\d+\s*[-\u2013\u2014]"
+    rf"(?:(?i:page)\s+)?(?:\d+|{_ROMAN})(?:\s*(?:of|/)\s*\d+)?|[-\u2013\u2014]\s*\d+\s*[-\u2013\u2014]"
 )
 _NUMBER = re.compile(r"\d+")
 _LETTERS = r"[^\W\d_]+"

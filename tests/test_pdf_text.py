@@ -194,6 +194,8 @@ def test_the_manual_reads_as_a_reader_reads_it(manual):
     assert "not even POSIX is required.\n\n2 ASN.1 structure handling" in manual.text
     assert not re.search(r"^\d+$", manual.text, re.MULTILINE)
     assert "Chapter 4: Function reference" not in manual.text
+    contents = manual.pages[2]  # numbered "i" at its top
+    assert manual.text[contents.start : contents.end].startswith("Table of Contents\n")
 
 
 @needs_manual
