@@ -82,12 +82,16 @@ def _entries(reader, items: list, ancestors: tuple[str, ...]) -> Iterator[tuple[
 
 
 def _title_offset(text: str, title: str, start: int, end: int) -> int:
-    """Where `title` is written in text[start:end], any whitespace between its words: the
-    start of a line it ends, if any ("2.2 Naming": the number belongs to the heading), else
-    its first occurrence, else `start`."""
-    words = r"\s+".join(map(re.escape, title.split()))
-    heading = re.compile(rf"{words}(?=[ \t]*(?:\n|$))", re.IGNORECASE).search(text, start, end)
+    """Where `title` is written in text[start:end], its letters and digits in order with
+    anything else between them (a bookmark reads "2.13. Nonregular files", the page
+    "2.13. Non-regular files"): the start of a line it ends, if any ("2.2 Naming": the number
+    belongs to the heading), else its first occurrence, else `start`."""
+    characters = [character for character in title if character.isalnum()]
+    if not characters:
+        return start
+    written = r"[\W_]*".join(map(re.escape, characters))
+    heading = re.compile(rf"{written}(?=[^\w\n]*(?:\n|$))", re.IGNORECASE).search(text, start, end)
     if heading:
         return max(text.rfind("\n", 0, heading.start()) + 1, start)
-    anywhere = re.compile(words, re.IGNORECASE).search(text, start, end)
+    anywhere = re.compile(written, re.IGNORECASE).search(text, start, end)
     return anywhere.start() if anywhere else start

@@ -154,26 +154,29 @@ def _outlined_pdf(path: Path) -> Path:
 
     pdf = FPDF()
     pdf.set_font("Helvetica", size=12)
-    for title, level, body, new_page in [
-        ("Introduction", 0, "Why orchards matter to the valley.", True),
-        ("Soil", 1, "The soil is loam over chalk.", False),
-        ("Methods", 0, "We counted the trees by hand.", True),
+    for title, heading, level, body, new_page in [
+        ("Introduction", "1. Introduction", 0, "Why orchards matter to the valley.", True),
+        ("Soil", "1.1 Soil", 1, "The soil is loam over chalk.", False),
+        ("Methods", "2. Methods", 0, "We counted the trees by hand.", True),
+        ("Nonregular plots", "2.1 Non-regular plots", 1, "Some plots are not square.", False),
     ]:
         if new_page:
             pdf.add_page()
         pdf.start_section(title, level)
-        pdf.multi_cell(0, 8, f"{level + 1}. {title}\n{body}", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 8, f"{heading}\n{body}", new_x="LMARGIN", new_y="NEXT")
     path.write_bytes(bytes(pdf.output()))
     return path
 
 
 def test_outline_entries_become_sections_from_their_headings(tmp_path):
+    """A bookmark may drop the heading's punctuation ("Nonregular" for "Non-regular")."""
     document = load(_outlined_pdf(tmp_path / "outlined.pdf"))
     sections = [(s.path, document.text[s.start : s.end].strip()) for s in document.sections]
     assert sections == [
         (("Introduction",), "1. Introduction\nWhy orchards matter to the valley."),
-        (("Introduction", "Soil"), "2. Soil\nThe soil is loam over chalk."),
-        (("Methods",), "1. Methods\nWe counted the trees by hand."),
+        (("Introduction", "Soil"), "1.1 Soil\nThe soil is loam over chalk."),
+        (("Methods",), "2. Methods\nWe counted the trees by hand."),
+        (("Methods", "Nonregular plots"), "2.1 Non-regular plots\nSome plots are not square."),
     ]
 
 
