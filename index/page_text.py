@@ -1,11 +1,13 @@
 """A PDF's pages as one running text, the way a reader sees it: running headers, footers and
-page numbers left out, words hyphenated at a line's end joined, and a sentence that runs on
-past a page's end joined to its rest instead of cut off by a paragraph gap.
+page numbers left out, words hyphenated (and identifiers broken after "_") at a line's end
+joined, and a sentence that runs on past a page's end joined to its rest instead of cut off
+by a paragraph gap.
 
-Measured on /usr/share/doc/libtasn1-doc/libtasn1.pdf (36 pages; tests/test_pdf_text.py):
-34 running-header and page-number lines left out (bench/pdf_text.py lists them), 31 line-end
-hyphens of which 30 joined and 1 kept, all as a reader reads them, and 11 of 35 page breaks
-found mid-sentence.
+Measured on /usr/share/doc/libtasn1-doc/libtasn1.pdf (36 pages; bench/pdf_text.py lists it
+all): 34 running-header and page-number lines left out, 31 line-end hyphens of which 30
+joined and 1 kept, all as a reader reads them, and 11 of 35 page breaks found mid-sentence.
+On shared-mime-info-spec.pdf (17 pages): 34 lines left out, a running title and a page
+number a page, none of them body text.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ _PAGE_NUMBER = re.compile(
 _NUMBER = re.compile(r"\d+")
 _LETTERS = r"[^\W\d_]+"
 _LINE_END_HYPHEN = re.compile(rf"({_LETTERS})-\n(?=({_LETTERS}))")
+# An identifier broken after an underscore ("ASN1_\nSYNTAX_ERROR"): no word ends in one, so
+# the break is always the typesetter's. libtasn1.pdf has 7 such breaks, all identifiers.
+_LINE_END_UNDERSCORE = re.compile(r"(?<=[^\W_]_)\n(?=\w)")
 _COMPOUND = re.compile(rf"{_LETTERS}(?:-{_LETTERS})+")
 _WORD = re.compile(_LETTERS)
 _PAGE_END_FRAGMENT = re.compile(rf"({_LETTERS})-$")
@@ -53,7 +58,7 @@ def running_text(pages: Sequence[RawPage]) -> PagedText:
     and by nothing where a word hyphenated across the break is joined."""
     texts = without_furniture(pages)
     hyphens = Hyphenation("\n".join(texts))  # "\n": a word hyphenated across pages is no word of it
-    kept = [(page, hyphens.join_lines(text)) for page, text in zip(pages, texts) if text]
+    kept = [(page, _joined_lines(text, hyphens)) for page, text in zip(pages, texts) if text]
     result = PagedText()
     separator = PAGE_SEPARATOR
     for (page, text), following in zip(kept, [text for _, text in kept[1:]] + [None]):
@@ -63,6 +68,10 @@ def running_text(pages: Sequence[RawPage]) -> PagedText:
         result.add(page.number, text, page.label, separator=separator)
         separator = next_separator
     return result
+
+
+def _joined_lines(text: str, hyphens: Hyphenation) -> str:
+    return _LINE_END_UNDERSCORE.sub("", hyphens.join_lines(text))
 
 
 def _page_break(text: str, following: str, hyphens: Hyphenation) -> tuple[str, str]:

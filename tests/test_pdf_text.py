@@ -78,6 +78,11 @@ def test_line_end_hyphens_are_joined_and_real_hyphens_kept(tmp_path):
     assert "-\n" not in text
 
 
+def test_an_identifier_broken_after_an_underscore_is_joined(tmp_path):
+    page = "The parser returns ASN1_\nSYNTAX_ERROR when a line is bad."
+    assert "returns ASN1_SYNTAX_ERROR when" in load(make_pdf(tmp_path / "identifier.pdf", [page])).text
+
+
 def test_both_halves_being_words_of_the_document_keep_the_hyphen(tmp_path):
     page = "The guide is self-\ncontained. The self is one word here, contained another."
     assert "The guide is self-contained." in load(make_pdf(tmp_path / "halves.pdf", [page])).text
