@@ -89,9 +89,11 @@ def chunk_document(
 ) -> list[Chunk]:
     """Pack whole sentences into chunks of at most max_tokens (special tokens excluded)."""
     chunks: list[Chunk] = []
-    for span_start, span_end, page in document.spans():
+    for span_start, span_end, _ in document.spans():
         units = _units(document.text, span_start, span_end, tokenizer, max_tokens)
         for start, end, tokens in _pack(units, max_tokens, overlap_tokens):
+            # A region may run over pages (a PDF sentence across a page break): the first is cited.
+            page = document.page_at(start)
             chunks.append(Chunk(len(chunks), start, end, document.text[start:end], page, tokens))
     return chunks
 

@@ -85,20 +85,24 @@ class Document:
     sections: list[Section] = field(default_factory=list)  # in text order, not overlapping
 
     def page_at(self, offset: int) -> int | None:
-        for page in self.pages:
-            if page.start <= offset < page.end:
-                return page.number
-        return None
+        index = bisect_right(self.pages, offset, key=attrgetter("start")) - 1
+        return self.pages[index].number if index >= 0 and offset < self.pages[index].end else None
+
+    def pages_in(self, start: int, end: int) -> list[Page]:
+        """The pages text[start:end] overlaps."""
+        first = bisect_right(self.pages, start, key=attrgetter("end"))
+        stop = bisect_left(self.pages, end, key=attrgetter("start"))
+        return self.pages[first:stop]
 
     def location(self, start: int, end: int) -> str | None:
-        """How a citation of text[start:end] names where it is ("page 3", "sheet Q3, rows
-        2-41", "rows 5-9" in a CSV); None when the document is one undivided text."""
-        number = self.page_at(start)
-        page = next((p for p in self.pages if p.number == number), None)
-        parts = [page.label or f"page {page.number}"] if page else []
+        """How a citation of text[start:end] names where it is ("page 3", "pages 3-4" for a
+        sentence a PDF's page break cuts, "sheet Q3, rows 2-41", "rows 5-9" in a CSV); None
+        when the document is one undivided text."""
+        pages = self.pages_in(start, end)
+        parts = [_pages_label(pages)] if pages else []
         rows = self.rows_in(start, end)
         if rows:
-            parts.append(_rows_label(rows[0].number, rows[-1].number))
+            parts.append(_range_label("row", rows[0].number, rows[-1].number))
         return ", ".join(parts) or None
 
     def rows_in(self, start: int, end: int) -> list[Row]:
@@ -108,31 +112,67 @@ class Document:
         return self.rows[first:stop]
 
     def spans(self) -> list[tuple[int, int, int | None]]:
-        """Regions to chunk independently: one per page, or the whole text."""
-        if self.pages:
-            return [(p.start, p.end, p.number) for p in self.pages]
-        return [(0, len(self.text), None)]
+        """Regions to chunk independently, each with the page it starts on: one per page, or
+        the whole text. A PDF page that ends mid-sentence runs on into the next (less than
+        PAGE_SEPARATOR joins them, index/page_text.py): the two are one region."""
+        regions: list[tuple[int, int, int | None]] = []
+        for previous, page in zip([None, *self.pages], self.pages):
+            if previous and self.text[previous.end : page.start] != PAGE_SEPARATOR:
+                regions[-1] = (regions[-1][0], page.end, regions[-1][2])
+            else:
+                regions.append((page.start, page.end, page.number))
+        return regions or [(0, len(self.text), None)]
 
 
 _ROWS_LOCATION = re.compile(r"(?:(?P<page>.*), )?rows? (?P<first>\d+)(?:-(?P<last>\d+))?")
+# "page 3", "pages 3-4 (OCR)", after any other part of a location ("Setup, page 3").
+_PAGES_LOCATION = re.compile(r"(?P<head>(?:.*, )?)pages? (?P<first>\d+)(?:-(?P<last>\d+))?(?P<tail> \(.*\))?")
 
 
-def _rows_label(first: int, last: int) -> str:
-    return f"row {first}" if first == last else f"rows {first}-{last}"
+def _range_label(noun: str, first: int, last: int) -> str:
+    """"row 3", "rows 3-5", "page 3", "pages 3-4"."""
+    return f"{noun} {first}" if first == last else f"{noun}s {first}-{last}"
+
+
+def _pages_label(pages: list[Page]) -> str:
+    """How a citation names the run of `pages`: "page 3", "pages 3-4", "pages 3-4 (OCR)" when
+    all are alike, else its first and last pages ("page 3 to page 4 (OCR)")."""
+    first, last = pages[0], pages[-1]
+    if first is last:
+        return _page_name(first)
+    suffixes = {_page_suffix(page) for page in pages}
+    if len(suffixes) == 1 and None not in suffixes:
+        return _range_label("page", first.number, last.number) + suffixes.pop()
+    return f"{_page_name(first)} to {_page_name(last)}"
+
+
+def _page_name(page: Page) -> str:
+    return page.label or f"page {page.number}"
+
+
+def _page_suffix(page: Page) -> str | None:
+    """What a page's name adds to "page N" (" (OCR)", "" for none); None for "slide 3"."""
+    name, plain = _page_name(page), f"page {page.number}"
+    return name.removeprefix(plain) if name.startswith(plain) else None
 
 
 def spanning_location(first: str | None, last: str | None) -> str | None:
     """The location of text running from a span located at `first` to one at `last` (two
     overlapping chunks' locations, in text order): rows of one sheet become one range
-    ("sheet Q3, rows 2-60"); other differing places are named both ("slide 2 to slide 3")."""
+    ("sheet Q3, rows 2-60"), and so do a PDF's pages ("pages 3-5"); other differing places
+    are named both ("slide 2 to slide 3")."""
     if first == last or last is None:
         return first
     if first is None:
         return last
     head, tail = _ROWS_LOCATION.fullmatch(first), _ROWS_LOCATION.fullmatch(last)
     if head and tail and head["page"] == tail["page"]:
-        rows = _rows_label(int(head["first"]), int(tail["last"] or tail["first"]))
+        rows = _range_label("row", int(head["first"]), int(tail["last"] or tail["first"]))
         return f"{head['page']}, {rows}" if head["page"] else rows
+    head, tail = _PAGES_LOCATION.fullmatch(first), _PAGES_LOCATION.fullmatch(last)
+    if head and tail and (head["head"], head["tail"]) == (tail["head"], tail["tail"]):
+        pages = _range_label("page", int(head["first"]), int(tail["last"] or tail["first"]))
+        return f"{head['head']}{pages}{head['tail'] or ''}"
     return f"{first} to {last}"
 
 
@@ -145,13 +185,15 @@ class PagedText:
         self.pages: list[Page] = []
         self.rows: list[Row] = []
 
-    def add(self, number: int, text: str, label: str | None = None, rows: Sequence[Row] = ()) -> None:
-        """Append a page (none when `text` is empty); `rows` hold offsets into `text`."""
+    def add(self, number: int, text: str, label: str | None = None, rows: Sequence[Row] = (),
+            separator: str = PAGE_SEPARATOR) -> None:
+        """Append a page (none when `text` is empty), after `separator` unless it is the
+        first; `rows` hold offsets into `text`."""
         if not text:
             return
         if self._parts:
-            self._parts.append(PAGE_SEPARATOR)
-            self._length += len(PAGE_SEPARATOR)
+            self._parts.append(separator)
+            self._length += len(separator)
         self.pages.append(Page(number, self._length, self._length + len(text), label))
         self.rows += [Row(row.number, self._length + row.start, self._length + row.end) for row in rows]
         self._parts.append(text)
@@ -195,12 +237,13 @@ def load(path: str | Path, source: str | None = None, *, progress: bool = False)
         raise LoadError(f"cannot read file: {exc.strerror or exc}") from exc
     if not data.strip():
         raise LoadError("empty file")
-    from index import markup, office  # here: they import this module's Page and helpers
+    from index import markup, office, pdf  # here: they import this module's Page and helpers
 
     rows: list[Row] = []
+    sections: list[Section] = []
     match suffix:
         case ".pdf":
-            text, pages = _pdf(data, progress)
+            text, pages, sections = pdf.read_pdf(data, progress)
         case ".docx":
             text, pages = _docx(data), []
         case ".pptx":
@@ -223,7 +266,7 @@ def load(path: str | Path, source: str | None = None, *, progress: bool = False)
     if not text.strip():
         raise LoadError("no text could be extracted")
     sha = hashlib.sha256(data).hexdigest()
-    return Document(source=source or str(path), text=text, sha256=sha, pages=pages, rows=rows)
+    return Document(source=source or str(path), text=text, sha256=sha, pages=pages, rows=rows, sections=sections)
 
 
 _BOMS = (
@@ -285,36 +328,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 def _looks_binary(text: str) -> bool:
     sample = text[:65536]
     return len(_CONTROL.findall(sample)) > max(8, len(sample) // 100)
-
-
-def _pdf(data: bytes, progress: bool) -> tuple[str, list[Page]]:
-    """Each page's text layer, or its OCR text when it has none (a scan)."""
-    from pypdf import PdfReader
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise LoadError("encrypted PDF: remove the password first")
-        page_texts = [(page.extract_text() or "").strip() for page in reader.pages]
-    except LoadError:
-        raise
-    except Exception as exc:  # pypdf raises many types on damaged files; all mean "corrupt"
-        raise LoadError(f"corrupt or unreadable PDF: {_describe(exc)}") from exc
-    scanned = _scanned_texts(data, page_texts, progress)
-    page_texts = [text or scanned.get(number, "") for number, text in enumerate(page_texts, start=1)]
-    if not any(page_texts):
-        raise LoadError("PDF has no extractable text: its pages are blank or OCR found no words on them")
-    return paged(page_texts, lambda number: f"page {number} (OCR)" if number in scanned else None)
-
-
-def _scanned_texts(data: bytes, page_texts: list[str], progress: bool) -> dict[int, str]:
-    """page number -> OCR text, for the pages with no text layer that are not blank."""
-    textless = [number for number, text in enumerate(page_texts, start=1) if not text]
-    if not textless:
-        return {}
-    from index.ocr import read_scanned_pages
-
-    return read_scanned_pages(data, textless, progress=progress)
 
 
 def _docx(data: bytes) -> str:

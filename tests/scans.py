@@ -26,12 +26,17 @@ SEED_GOLD = ROOT / "tests" / "data" / "seed_gold.jsonl"
 
 def scanned_pdf(path: Path, text: str, points: int = FONT_POINTS) -> Path:
     """`text` (paragraphs one a line) as page images in a PDF with no text layer."""
+    return scanned_lines_pdf(path, laid_out(text, points), points)
+
+
+def scanned_lines_pdf(path: Path, pages: list[list[str]], points: int = FONT_POINTS) -> Path:
+    """Pages of these lines, as laid out, as page images in a PDF with no text layer."""
     font = _font(points)
     width, height = (round(inches * SCAN_DPI) for inches in A4_INCHES)
     margin = round(MARGIN_INCHES * SCAN_DPI)
     line_height = round(font.size * LINE_SPACING)
     images = []
-    for lines in laid_out(text, points):
+    for lines in pages:
         image = Image.new("L", (width, height), 255)
         draw = ImageDraw.Draw(image)
         for row, line in enumerate(lines):
