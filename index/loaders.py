@@ -75,11 +75,18 @@ class Section:
     end: int
 
 
+# How files are read. Bump it when a reader's text changes, so that `rag ingest` reads
+# unchanged files again: a document's version hashes it with the file's bytes. Chunks whose
+# text did not change keep their vectors (they are reused by text), so only text the new
+# readers produce differently is embedded. 2: running PDF text, main text of HTML, sections.
+READER_VERSION = 2
+
+
 @dataclass
 class Document:
     source: str
     text: str
-    sha256: str
+    sha256: str  # of READER_VERSION and the file's bytes: a new version of either is a new document
     pages: list[Page] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)  # in text order
     sections: list[Section] = field(default_factory=list)  # in text order, not overlapping
@@ -265,8 +272,13 @@ def load(path: str | Path, source: str | None = None, *, progress: bool = False)
             text, pages = decode_text(data), []
     if not text.strip():
         raise LoadError("no text could be extracted")
-    sha = hashlib.sha256(data).hexdigest()
+    sha = document_version(data)
     return Document(source=source or str(path), text=text, sha256=sha, pages=pages, rows=rows, sections=sections)
+
+
+def document_version(data: bytes) -> str:
+    """The `Document.sha256` of a file's bytes as this version reads them."""
+    return hashlib.sha256(f"reader {READER_VERSION}\n".encode() + data).hexdigest()
 
 
 _BOMS = (

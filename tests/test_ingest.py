@@ -16,6 +16,7 @@ from helpers import (
     PDF_PAGE1,
     SEED,
     consistent_ids,
+    found_by_own_vectors,
     make_docx,
     make_encrypted_pdf,
     make_pdf,
@@ -154,6 +155,18 @@ def test_unchanged_folder_embeds_nothing(tmp_path, home):
     assert second.chunks_total == first.chunks_total
     assert consistent_ids(home) == before
     assert current_generation(IndexConfig(home)) == generation
+
+
+def test_a_new_reader_version_reads_files_again_and_embeds_only_changed_text(tmp_path, home, monkeypatch):
+    """After an upgrade that changes how files are read, unchanged files are read again (their
+    indexed text may be the old readers'), and chunks whose text is the same keep their vectors."""
+    small_corpus(tmp_path / "docs")
+    first = ingest([tmp_path / "docs"], IndexConfig(home))
+    monkeypatch.setattr("index.loaders.READER_VERSION", 99)
+    second = ingest([tmp_path / "docs"], IndexConfig(home))
+    assert (second.updated, second.unchanged) == (first.added, 0)
+    assert second.chunks_embedded == 0 and second.chunks_total == first.chunks_total
+    found_by_own_vectors(home)
 
 
 def test_modified_file_replaces_its_chunks(tmp_path, home):
