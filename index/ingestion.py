@@ -34,6 +34,7 @@ class IngestReport:
     seconds: float = 0.0
     errors: list[dict] = field(default_factory=list)  # {source, error}
     skipped: list[str] = field(default_factory=list)  # unsupported types and hidden files
+    notes: list[dict] = field(default_factory=list)  # {source, note}: how a file was read
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,6 +63,7 @@ def ingest(
             except LoadError as exc:
                 report.errors.append({"source": source, "error": str(exc)})
                 continue
+            report.notes += [{"source": source, "note": note} for note in document.notes]
             if known.get(source) == document.sha256:
                 report.unchanged += 1
                 continue

@@ -42,6 +42,7 @@ CONFIG_SUFFIXES = (
 )
 SUPPORTED_SUFFIXES = DOCUMENT_SUFFIXES + CODE_SUFFIXES + CONFIG_SUFFIXES
 PAGE_SEPARATOR = "\n\n"
+SECTION_SEPARATOR = " \u203a "  # "Data Structures › More on Lists"
 # DOCX, PPTX, XLSX and EPUB files are zips: refuse archives that would inflate past this
 # (zip bombs). zipfile stops inflating a member at the size the directory declares (it
 # raises "Bad CRC-32" on one that lies), so these sizes bound what any parser reads.
@@ -83,6 +84,7 @@ class Document:
     pages: list[Page] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)  # in text order
     sections: list[Section] = field(default_factory=list)  # in text order, not overlapping
+    notes: list[str] = field(default_factory=list)  # how it was read, for the ingest report
 
     def page_at(self, offset: int) -> int | None:
         for page in self.pages:
@@ -90,12 +92,19 @@ class Document:
                 return page.number
         return None
 
+    def section_at(self, offset: int) -> Section | None:
+        found = bisect_right(self.sections, offset, key=attrgetter("start")) - 1
+        return self.sections[found] if found >= 0 and offset < self.sections[found].end else None
+
     def location(self, start: int, end: int) -> str | None:
-        """How a citation of text[start:end] names where it is ("page 3", "sheet Q3, rows
-        2-41", "rows 5-9" in a CSV); None when the document is one undivided text."""
+        """How a citation of text[start:end] names where it is: its headings, then its page
+        ("Getting Started › Install, page 3", "sheet Q3, rows 2-41", "rows 5-9" in a CSV);
+        None when the document is one undivided text."""
         number = self.page_at(start)
         page = next((p for p in self.pages if p.number == number), None)
-        parts = [page.label or f"page {page.number}"] if page else []
+        section = self.section_at(start)
+        parts = [SECTION_SEPARATOR.join(section.path)] if section else []
+        parts += [page.label or f"page {page.number}"] if page else []
         rows = self.rows_in(start, end)
         if rows:
             parts.append(_rows_label(rows[0].number, rows[-1].number))
@@ -108,10 +117,16 @@ class Document:
         return self.rows[first:stop]
 
     def spans(self) -> list[tuple[int, int, int | None]]:
-        """Regions to chunk independently: one per page, or the whole text."""
-        if self.pages:
-            return [(p.start, p.end, p.number) for p in self.pages]
-        return [(0, len(self.text), None)]
+        """Regions to chunk independently: the pages (or the whole text), cut where a
+        section begins, so no chunk runs across a heading."""
+        pages = [(p.start, p.end, p.number) for p in self.pages] or [(0, len(self.text), None)]
+        starts = [section.start for section in self.sections]
+        spans = []
+        for start, end, number in pages:
+            cuts = starts[bisect_right(starts, start):bisect_left(starts, end)]
+            bounds = [start, *cuts, end]
+            spans += [(a, b, number) for a, b in zip(bounds, bounds[1:]) if self.text[a:b].strip()]
+        return spans
 
 
 _ROWS_LOCATION = re.compile(r"(?:(?P<page>.*), )?rows? (?P<first>\d+)(?:-(?P<last>\d+))?")
@@ -195,14 +210,16 @@ def load(path: str | Path, source: str | None = None, *, progress: bool = False)
         raise LoadError(f"cannot read file: {exc.strerror or exc}") from exc
     if not data.strip():
         raise LoadError("empty file")
-    from index import markup, office  # here: they import this module's Page and helpers
+    from index import html, markup, office, sections  # here: they import this module's Page and helpers
 
     rows: list[Row] = []
+    headings: list[Section] = []
+    notes: list[str] = []
     match suffix:
         case ".pdf":
             text, pages = _pdf(data, progress)
         case ".docx":
-            text, pages = _docx(data), []
+            (text, headings), pages = _docx(data), []
         case ".pptx":
             text, pages = office.slides(data)
         case ".xlsx":
@@ -213,17 +230,22 @@ def load(path: str | Path, source: str | None = None, *, progress: bool = False)
         case ".ipynb":
             text, pages = markup.notebook(data)
         case ".rst":
-            text, pages = markup.restructured_text(decode_text(data)), []
+            (text, headings), pages = markup.restructured_text(decode_text(data)), []
         case ".epub":
             text, pages = markup.epub(data)
         case ".html" | ".htm":
-            text, pages = html_text(decode_text(data)), []
+            page = html.page_text(decode_text(data))
+            text, headings, notes, pages = page.text, page.sections, page.notes, []
+        case ".md" | ".markdown":
+            text, pages = decode_text(data), []
+            headings = sections.markdown_sections(text)
         case _:
             text, pages = decode_text(data), []
     if not text.strip():
         raise LoadError("no text could be extracted")
     sha = hashlib.sha256(data).hexdigest()
-    return Document(source=source or str(path), text=text, sha256=sha, pages=pages, rows=rows)
+    return Document(source=source or str(path), text=text, sha256=sha, pages=pages, rows=rows,
+                    sections=headings, notes=notes)
 
 
 _BOMS = (
@@ -317,7 +339,7 @@ def _scanned_texts(data: bytes, page_texts: list[str], progress: bool) -> dict[i
     return read_scanned_pages(data, textless, progress=progress)
 
 
-def _docx(data: bytes) -> str:
+def _docx(data: bytes) -> tuple[str, list[Section]]:
     import docx
     import docx.table
 
@@ -328,13 +350,27 @@ def _docx(data: bytes) -> str:
         raise
     except Exception as exc:  # zipfile, lxml and python-docx each have their own errors
         raise unreadable("DOCX", exc) from exc
+    from index.sections import joined
+
     blocks = []
     for block in document.iter_inner_content():  # paragraphs and tables in reading order
         if isinstance(block, docx.table.Table):
-            blocks.extend(table_lines(block.rows))
+            blocks.extend((line, None) for line in table_lines(block.rows))
         elif block.text.strip():
-            blocks.append(block.text.strip())
-    return "\n\n".join(blocks)
+            blocks.append((block.text.strip(), _heading_level(block)))
+    return joined(blocks)
+
+
+_DOCX_HEADING = re.compile(r"Heading ([1-9])")
+
+
+def _heading_level(paragraph) -> int | None:
+    """A DOCX paragraph's heading level by its style: "Title" 0 (above "Heading 1"), "Heading N" N."""
+    name = paragraph.style.name if paragraph.style is not None else ""
+    if name == "Title":
+        return 0
+    heading = _DOCX_HEADING.fullmatch(name or "")
+    return int(heading.group(1)) if heading else None
 
 
 def check_inflated_size(data: bytes, kind: str) -> None:
@@ -360,30 +396,3 @@ def unreadable(kind: str, exc: BaseException) -> LoadError:
 
 def _describe(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
-
-
-_INVISIBLE_TAGS = ("script", "style", "noscript", "template", "head", "iframe", "svg")
-_BLOCK_TAGS = (
-    "address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figcaption",
-    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
-    "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul", "br",
-)
-_BLOCK_GAP = re.compile(r"\s*\n\s*\n\s*")
-_SPACES = re.compile(r"\s+")
-
-
-def html_text(markup: str, with_title: bool = True) -> str:
-    """Visible text: block elements become paragraphs, inline markup joins its sentence;
-    the <title> first unless `with_title` is False or the text begins with it."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(markup, "lxml")
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    for tag in soup(_INVISIBLE_TAGS):
-        tag.decompose()
-    for tag in soup(_BLOCK_TAGS):
-        tag.insert_before("\n\n")
-        tag.insert_after("\n\n")
-    blocks = (_SPACES.sub(" ", block).strip() for block in _BLOCK_GAP.split(soup.get_text()))
-    text = "\n\n".join(block for block in blocks if block)
-    return f"{title}\n\n{text}" if with_title and title and not text.startswith(title) else text

@@ -76,6 +76,7 @@ def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool) -> None:
         f"{report.unchanged} unchanged; {report.chunks_embedded} chunks embedded) "
         f"in {report.seconds:.1f} s",
         *(f"skipped (unsupported type or hidden): {skipped}" for skipped in report.skipped),
+        *(f"note: {note['source']}: {note['note']}" for note in report.notes),
     ])
     if not as_json:
         for error in report.errors:
