@@ -172,9 +172,13 @@ def main_area(root, markup: str):
 def area_text(area, title: str = "") -> HtmlText:
     """The element's visible text with its sections, `title` first unless it begins so."""
     blocks = _blocks_of(area)
-    if title and not (blocks and blocks[0][0].startswith(title)):
-        blocks = [(title, None), *blocks]
-    return HtmlText(*joined(blocks))
+    if not title or (blocks and blocks[0][0].startswith(title)):
+        return HtmlText(*joined(blocks))
+    text, sections = joined([(title, None), *blocks])
+    if sections and blocks[0][1] is not None:  # the title joins the first heading's section,
+        first = sections[0]                    # not a chunk of its own
+        sections[0] = Section(first.path, 0, first.end)
+    return HtmlText(text, sections)
 
 
 def _is_page_of_links(area) -> bool:

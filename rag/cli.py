@@ -12,6 +12,7 @@ import click
 
 from index import check_index
 from index import ingest as run_ingest
+from index.loaders import SECTION_SEPARATOR
 from rag.answer import TextDelta, place
 from rag.errors import RagError
 from rag.eval import eval_settings, evaluate, read_gold, summary_table, write_report
@@ -138,7 +139,7 @@ def ask(question: str, as_json: bool, k: int | None, answerer: str | None) -> No
     shown = answer.citations if answer.citations else answer.passages
     click.echo("\nSources:" if answer.citations else "\nClosest passages:")
     for item in shown:
-        where = ", ".join(part for part in (item.source, place(item)) if part)
+        where = SECTION_SEPARATOR.join(part for part in (item.source, place(item)) if part)  # "guide.md › Install"
         quote = getattr(item, "quote", None) or item.text
         click.echo(f"  [{item.n}] {where} (chars {item.start}-{item.end})")
         click.echo(f"      \u201c{textwrap.shorten(quote, 300, placeholder=ELLIPSIS)}\u201d")
