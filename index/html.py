@@ -125,11 +125,12 @@ class _Blocks:
 
 
 def _list_marker(item) -> str:
+    """"3. " for the third item of a numbered list (counted from its start), "- " otherwise."""
     parent = item.getparent()
-    if parent is None or parent.tag != "ol":
+    start = parent.get("start", "1") if parent is not None and parent.tag == "ol" else ""
+    if not start.isdigit():
         return "- "
-    items = [child for child in parent if child.tag == "li"]
-    return f"{int(parent.get('start', 1)) + items.index(item)}. " if parent.get("start", "1").isdigit() else "- "
+    return f"{int(start) + sum(1 for _ in item.itersiblings('li', preceding=True))}. "
 
 
 def _code(text: str) -> str:

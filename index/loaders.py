@@ -4,10 +4,10 @@ citation names.
 Offsets everywhere else in the project point into `Document.text`, so each loader
 decides once what a document's text is and nothing downstream rewrites it.
 
-The PDF, DOCX and HTML libraries are imported by the loader that needs them, and so are the
-readers of slides and sheets (index/office.py) and of notebooks, reStructuredText and EPUBs
-(index/markup.py): a folder of text files, or a process that only asks questions, does not
-pay for the others.
+The PDF and DOCX libraries are imported by the loader that needs them, and so are the readers
+of slides and sheets (index/office.py), of notebooks, reStructuredText and EPUBs
+(index/markup.py) and of HTML pages (index/html.py): a folder of text files, or a process
+that only asks questions, does not pay for the others.
 """
 
 from __future__ import annotations

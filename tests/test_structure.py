@@ -104,6 +104,26 @@ def test_sphinx_page_loses_its_chrome_and_keeps_its_structure(tmp_path):
     ]
 
 
+def test_mdbook_page_loses_its_keyboard_help_and_theme_picker(tmp_path):
+    (tmp_path / "ch01-03.html").write_text(
+        "<html><head><title>Hello, Cargo! - The Rust Programming Language</title></head><body>"
+        "<div id='help-container'><h2>Keyboard shortcuts</h2><p>Press \u2190 or \u2192 to navigate between "
+        "chapters</p><p>Press S or / to search in the book</p></div>"
+        "<nav id='sidebar'><ol><li><a href='ch01-01.html'>Installation</a></li></ol></nav>"
+        "<div id='menu-bar'><ul id='theme-list'><li><button>Light</button></li><li><button>Rust</button></li>"
+        "<li><button>Coal</button></li></ul><h1 class='menu-title'>The Rust Programming Language</h1></div>"
+        "<div id='content'><main><h2>Creating a Project with Cargo</h2>"
+        "<p>Let\u2019s create a new project using Cargo.</p><pre><code>" + CODE + "</code></pre></main>"
+        "<nav class='nav-wrapper'><a href='ch01-02.html'>Previous chapter</a></nav></div></body></html>"
+    )
+    document = load(tmp_path / "ch01-03.html")
+    assert document.text == (
+        f"Hello, Cargo! - The Rust Programming Language\n\nCreating a Project with Cargo\n\n"
+        f"Let\u2019s create a new project using Cargo.\n\n{CODE}"
+    )
+    assert document.location(len(document.text) - 5, len(document.text)) == "Creating a Project with Cargo"
+
+
 def test_html_headings_give_sections_from_the_title_on(tmp_path):
     (tmp_path / "ds.html").write_text(SPHINX_PAGE)
     document = load(tmp_path / "ds.html")
