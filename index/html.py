@@ -48,8 +48,8 @@ _PAGE_CHROME = (
     " | .//*[@role='banner'] | .//div[@class='navheader' or @class='navfooter']"
 )
 _INVISIBLE_ANCESTOR = " or ".join(f"ancestor::{tag}" for tag in sorted(_INVISIBLE_TAGS))
-# A page of links: an index or a table of contents. Measured on the main area of all 530
-# Python (Sphinx) and 1173 PostgreSQL (DocBook) pages (bench/results/html-extractors.json
+# A page of links: an index or a table of contents. Measured on the main area of all 1,699
+# pages of the Python (Sphinx) and PostgreSQL (DocBook) docs (bench/results/html-extractors.json
 # lists the 76 it takes): every page whose words are 75% or more link text is one
 # (genindex-*, contents, library/index, chapter tables of contents); below that, PostgreSQL's
 # bookindex.html (63% links) is told from acronyms.html (65%, a real glossary) by prose: 0.2%
