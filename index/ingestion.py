@@ -39,6 +39,7 @@ class IngestReport:
     skipped: list[dict] = field(default_factory=list)  # {source, reason}: files and folders not indexed
     removed_sources: list[dict] = field(default_factory=list)  # {source, reason}: "deleted", "now skipped: ..."
     warnings: list[str] = field(default_factory=list)  # include or exclude globs that matched nothing
+    notes: list[dict] = field(default_factory=list)  # {source, note}: how a file was read
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -77,6 +78,7 @@ def ingest(
             except LoadError as exc:
                 report.errors.append({"source": source, "error": str(exc)})
                 continue
+            report.notes += [{"source": source, "note": note} for note in document.notes]
             if known.get(source) == document.sha256:
                 report.unchanged += 1
                 continue

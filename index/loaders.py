@@ -4,10 +4,10 @@ citation names.
 Offsets everywhere else in the project point into `Document.text`, so each loader
 decides once what a document's text is and nothing downstream rewrites it.
 
-The PDF, DOCX and HTML libraries are imported by the loader that needs them, and so are the
-readers of slides and sheets (index/office.py) and of notebooks, reStructuredText and EPUBs
-(index/markup.py): a folder of text files, or a process that only asks questions, does not
-pay for the others.
+The PDF and DOCX libraries are imported by the loader that needs them, and so are the readers
+of slides and sheets (index/office.py), of notebooks, reStructuredText and EPUBs
+(index/markup.py) and of HTML pages (index/html.py): a folder of text files, or a process
+that only asks questions, does not pay for the others.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ CONFIG_SUFFIXES = (
 )
 SUPPORTED_SUFFIXES = DOCUMENT_SUFFIXES + CODE_SUFFIXES + CONFIG_SUFFIXES
 PAGE_SEPARATOR = "\n\n"
+SECTION_SEPARATOR = " \u203a "  # "Data Structures › More on Lists"
 # DOCX, PPTX, XLSX and EPUB files are zips: refuse archives that would inflate past this
 # (zip bombs). zipfile stops inflating a member at the size the directory declares (it
 # raises "Bad CRC-32" on one that lies), so these sizes bound what any parser reads.
@@ -90,6 +91,7 @@ class Document:
     pages: list[Page] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)  # in text order
     sections: list[Section] = field(default_factory=list)  # in text order, not overlapping
+    notes: list[str] = field(default_factory=list)  # how it was read, for the ingest report
 
     def page_at(self, offset: int) -> int | None:
         index = bisect_right(self.pages, offset, key=attrgetter("start")) - 1
@@ -101,12 +103,19 @@ class Document:
         stop = bisect_left(self.pages, end, key=attrgetter("start"))
         return self.pages[first:stop]
 
+    def section_at(self, offset: int) -> Section | None:
+        found = bisect_right(self.sections, offset, key=attrgetter("start")) - 1
+        return self.sections[found] if found >= 0 and offset < self.sections[found].end else None
+
     def location(self, start: int, end: int) -> str | None:
-        """How a citation of text[start:end] names where it is ("page 3", "pages 3-4" for a
-        sentence a PDF's page break cuts, "sheet Q3, rows 2-41", "rows 5-9" in a CSV); None
-        when the document is one undivided text."""
+        """How a citation of text[start:end] names where it is: its headings, then its pages
+        ("Getting Started › Install, page 3", "pages 3-4" for a sentence a PDF's page break
+        cuts, "sheet Q3, rows 2-41", "rows 5-9" in a CSV); None when the document is one
+        undivided text."""
+        section = self.section_at(start)
+        parts = [SECTION_SEPARATOR.join(section.path)] if section else []
         pages = self.pages_in(start, end)
-        parts = [_pages_label(pages)] if pages else []
+        parts += [_pages_label(pages)] if pages else []
         rows = self.rows_in(start, end)
         if rows:
             parts.append(_range_label("row", rows[0].number, rows[-1].number))
@@ -119,16 +128,24 @@ class Document:
         return self.rows[first:stop]
 
     def spans(self) -> list[tuple[int, int, int | None]]:
-        """Regions to chunk independently, each with the page it starts on: one per page, or
-        the whole text. A PDF page that ends mid-sentence runs on into the next (less than
-        PAGE_SEPARATOR joins them, index/page_text.py): the two are one region."""
+        """Regions to chunk independently, each with the page it starts on: the pages (or the
+        whole text), cut where a section begins, so no chunk runs across a heading. A PDF page
+        that ends mid-sentence runs on into the next (less than PAGE_SEPARATOR joins them,
+        index/page_text.py): the two are one region."""
         regions: list[tuple[int, int, int | None]] = []
         for previous, page in zip([None, *self.pages], self.pages):
             if previous and self.text[previous.end : page.start] != PAGE_SEPARATOR:
                 regions[-1] = (regions[-1][0], page.end, regions[-1][2])
             else:
                 regions.append((page.start, page.end, page.number))
-        return regions or [(0, len(self.text), None)]
+        starts = [section.start for section in self.sections]
+        spans = []
+        for start, end, number in regions or [(0, len(self.text), None)]:
+            cuts = starts[bisect_right(starts, start):bisect_left(starts, end)]
+            bounds = [start, *cuts, end]
+            spans += [(a, b, self.page_at(a) or number) for a, b in zip(bounds, bounds[1:])
+                      if self.text[a:b].strip()]
+        return spans
 
 
 _ROWS_LOCATION = re.compile(r"(?:(?P<page>.*), )?rows? (?P<first>\d+)(?:-(?P<last>\d+))?")
@@ -244,15 +261,16 @@ def load(path: str | Path, source: str | None = None, *, progress: bool = False)
         raise LoadError(f"cannot read file: {exc.strerror or exc}") from exc
     if not data.strip():
         raise LoadError("empty file")
-    from index import markup, office, pdf  # here: they import this module's Page and helpers
+    from index import html, markup, office, pdf, sections  # here: they import this module's Page and helpers
 
     rows: list[Row] = []
-    sections: list[Section] = []
+    headings: list[Section] = []
+    notes: list[str] = []
     match suffix:
         case ".pdf":
-            text, pages, sections = pdf.read_pdf(data, progress)
+            text, pages, headings = pdf.read_pdf(data, progress)
         case ".docx":
-            text, pages = _docx(data), []
+            (text, headings), pages = _docx(data), []
         case ".pptx":
             text, pages = office.slides(data)
         case ".xlsx":
@@ -263,17 +281,22 @@ def load(path: str | Path, source: str | None = None, *, progress: bool = False)
         case ".ipynb":
             text, pages = markup.notebook(data)
         case ".rst":
-            text, pages = markup.restructured_text(decode_text(data)), []
+            (text, headings), pages = markup.restructured_text(decode_text(data)), []
         case ".epub":
             text, pages = markup.epub(data)
         case ".html" | ".htm":
-            text, pages = html_text(decode_text(data)), []
+            page = html.page_text(decode_text(data))
+            text, headings, notes, pages = page.text, page.sections, page.notes, []
+        case ".md" | ".markdown":
+            text, pages = decode_text(data), []
+            headings = sections.markdown_sections(text)
         case _:
             text, pages = decode_text(data), []
     if not text.strip():
         raise LoadError("no text could be extracted")
     sha = document_version(data)
-    return Document(source=source or str(path), text=text, sha256=sha, pages=pages, rows=rows, sections=sections)
+    return Document(source=source or str(path), text=text, sha256=sha, pages=pages, rows=rows,
+                    sections=headings, notes=notes)
 
 
 def document_version(data: bytes) -> str:
@@ -342,7 +365,7 @@ def _looks_binary(text: str) -> bool:
     return len(_CONTROL.findall(sample)) > max(8, len(sample) // 100)
 
 
-def _docx(data: bytes) -> str:
+def _docx(data: bytes) -> tuple[str, list[Section]]:
     import docx
     import docx.table
 
@@ -353,13 +376,27 @@ def _docx(data: bytes) -> str:
         raise
     except Exception as exc:  # zipfile, lxml and python-docx each have their own errors
         raise unreadable("DOCX", exc) from exc
+    from index.sections import joined
+
     blocks = []
     for block in document.iter_inner_content():  # paragraphs and tables in reading order
         if isinstance(block, docx.table.Table):
-            blocks.extend(table_lines(block.rows))
+            blocks.extend((line, None) for line in table_lines(block.rows))
         elif block.text.strip():
-            blocks.append(block.text.strip())
-    return "\n\n".join(blocks)
+            blocks.append((block.text.strip(), _heading_level(block)))
+    return joined(blocks)
+
+
+_DOCX_HEADING = re.compile(r"Heading ([1-9])")
+
+
+def _heading_level(paragraph) -> int | None:
+    """A DOCX paragraph's heading level by its style: "Title" 0 (above "Heading 1"), "Heading N" N."""
+    name = paragraph.style.name if paragraph.style is not None else ""
+    if name == "Title":
+        return 0
+    heading = _DOCX_HEADING.fullmatch(name or "")
+    return int(heading.group(1)) if heading else None
 
 
 def check_inflated_size(data: bytes, kind: str) -> None:
@@ -385,30 +422,3 @@ def unreadable(kind: str, exc: BaseException) -> LoadError:
 
 def _describe(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
-
-
-_INVISIBLE_TAGS = ("script", "style", "noscript", "template", "head", "iframe", "svg")
-_BLOCK_TAGS = (
-    "address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figcaption",
-    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
-    "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul", "br",
-)
-_BLOCK_GAP = re.compile(r"\s*\n\s*\n\s*")
-_SPACES = re.compile(r"\s+")
-
-
-def html_text(markup: str, with_title: bool = True) -> str:
-    """Visible text: block elements become paragraphs, inline markup joins its sentence;
-    the <title> first unless `with_title` is False or the text begins with it."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(markup, "lxml")
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    for tag in soup(_INVISIBLE_TAGS):
-        tag.decompose()
-    for tag in soup(_BLOCK_TAGS):
-        tag.insert_before("\n\n")
-        tag.insert_after("\n\n")
-    blocks = (_SPACES.sub(" ", block).strip() for block in _BLOCK_GAP.split(soup.get_text()))
-    text = "\n\n".join(block for block in blocks if block)
-    return f"{title}\n\n{text}" if with_title and title and not text.startswith(title) else text

@@ -12,13 +12,14 @@ from __future__ import annotations
 import io
 import posixpath
 import re
-import warnings
 import zipfile
 from collections.abc import Iterator
 from urllib.parse import unquote
 
-from index.errors import LoadError
-from index.loaders import Page, PagedText, check_inflated_size, decode_text, html_text, paged, unreadable
+from index.errors import LoadError, NotADocument
+from index.html import page_text
+from index.loaders import Page, PagedText, Section, check_inflated_size, decode_text, paged, unreadable
+from index.sections import Block, joined
 
 # One output's text kept per cell; the rest is cut with a note saying how much. A 50 MB
 # log printed by a loop says nothing a question needs past its first screens, and would
@@ -85,28 +86,29 @@ _RST_SETTINGS = {
 }
 
 
-def restructured_text(source: str) -> str:
+def restructured_text(source: str) -> tuple[str, list[Section]]:
     """The document's text: headings, paragraphs, list items ("- " or "3. "), table rows
-    (" | " between cells) and literal blocks each a block of their own."""
+    (" | " between cells) and literal blocks each a block of their own; and the sections
+    of its section titles."""
     from docutils.core import publish_doctree
 
     if max(map(len, source.splitlines()), default=0) > MAX_RST_LINE:
         raise LoadError(f"reStructuredText with a line over {MAX_RST_LINE:,} characters: too long to parse")
     try:
         tree = publish_doctree(source, settings_overrides={**_RST_SETTINGS, "warning_stream": io.StringIO()})
-        return "\n\n".join(block for block in _rst_blocks(tree) if block)
+        return joined(block for block in _rst_blocks(tree) if block[0])
     except Exception as exc:  # docutils and deep recursion on pathological nesting
         raise unreadable("reStructuredText", exc) from exc
 
 
-def _rst_blocks(node) -> Iterator[str]:
+def _rst_blocks(node) -> Iterator[Block]:
     from docutils import nodes
 
     if isinstance(node, (nodes.system_message, nodes.comment, nodes.substitution_definition,
                          nodes.raw, nodes.target)):
         return
     if isinstance(node, nodes.row):
-        yield " | ".join(" ".join(entry.astext().split()) for entry in node.children)
+        yield " | ".join(" ".join(entry.astext().split()) for entry in node.children), None
     elif isinstance(node, nodes.bullet_list):
         for item in node.children:
             yield from _prefixed("- ", _rst_children(item.children))
@@ -118,20 +120,32 @@ def _rst_blocks(node) -> Iterator[str]:
     elif isinstance(node, nodes.Admonition) and not isinstance(node, nodes.admonition):  # note, warning: untitled
         yield from _prefixed(f"{node.tagname.capitalize()}: ", _rst_children(node.children))
     elif isinstance(node, nodes.TextElement):  # title, paragraph, literal block, term, line
-        yield node.astext().strip()
+        yield node.astext().strip(), _title_level(node)
     else:
         yield from _rst_children(node.children)
 
 
-def _rst_children(children) -> Iterator[str]:
+def _title_level(node) -> int | None:
+    """A section title's level: how many sections hold it (0 for the document's own title)."""
+    from docutils import nodes
+
+    if not isinstance(node, nodes.title) or not isinstance(node.parent, (nodes.section, nodes.document)):
+        return None
+    level, parent = 0, node.parent
+    while isinstance(parent, nodes.section):
+        level, parent = level + 1, parent.parent
+    return level
+
+
+def _rst_children(children) -> Iterator[Block]:
     for child in children:
         yield from _rst_blocks(child)
 
 
-def _prefixed(marker: str, blocks: Iterator[str]) -> Iterator[str]:
+def _prefixed(marker: str, blocks: Iterator[Block]) -> Iterator[Block]:
     """The blocks, the first one after `marker` (a list item's "- ", a note's "Note: ")."""
-    for index, block in enumerate(blocks):
-        yield marker + block if index == 0 else block
+    for index, (text, level) in enumerate(blocks):
+        yield (marker + text, level) if index == 0 else (text, level)
 
 
 # Spine items that are chapters; EPUB requires an XHTML fallback for any other kind.
@@ -165,14 +179,13 @@ def epub(data: bytes) -> tuple[str, list[Page]]:
 
 
 def _chapter_text(data: bytes) -> str:
-    """A chapter's visible text by the rules of .html files. Chapters are XHTML, read with
-    the forgiving HTML parser on purpose, so bs4's warning that they look like XML is
-    silenced; their <title> is mostly the book's, repeated, and left out."""
-    from bs4 import XMLParsedAsHTMLWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
-        return html_text(decode_text(data), with_title=False)
+    """A chapter's text by the rules of .html files, or none for a chapter that is a page
+    of links (a table of contents in the spine). Their <title> is mostly the book's,
+    repeated, and left out."""
+    try:
+        return page_text(decode_text(data), with_title=False).text
+    except NotADocument:
+        return ""
 
 
 def _package_path(archive: zipfile.ZipFile) -> str:

@@ -13,6 +13,7 @@ import click
 
 from index import check_index
 from index import ingest as run_ingest
+from index.loaders import SECTION_SEPARATOR
 from rag.answer import TextDelta, place
 from rag.errors import RagError
 from rag.eval import eval_pipeline, evaluate, read_gold, summary_table, write_report
@@ -85,6 +86,7 @@ def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool, include: tuple[
         f"in {report.seconds:.1f} s",
         *_counted("skipped", report.skipped),
         *_counted("removed", report.removed_sources),
+        *(f"note: {note['source']}: {note['note']}" for note in report.notes),
     ])
     if not as_json:
         for warning in report.warnings:
@@ -155,7 +157,7 @@ def ask(question: str, as_json: bool, k: int | None, answerer: str | None) -> No
     shown = answer.citations if answer.citations else answer.passages
     click.echo("\nSources:" if answer.citations else "\nClosest passages:")
     for item in shown:
-        where = ", ".join(part for part in (item.source, place(item)) if part)
+        where = SECTION_SEPARATOR.join(part for part in (item.source, place(item)) if part)  # "guide.md › Install"
         quote = getattr(item, "quote", None) or item.text
         click.echo(f"  [{item.n}] {where} (chars {item.start}-{item.end})")
         click.echo(f"      \u201c{textwrap.shorten(quote, 300, placeholder=ELLIPSIS)}\u201d")

@@ -62,6 +62,8 @@ class Sentence:
     end: int
     text: str
     terms: frozenset[str]
+    heading: bool = False
+    section: int | None = None  # the start of the heading it follows in its passage
 
     def citation(self, score: float) -> Citation:
         """This sentence quoted from its passage, with how well it supports what cites it."""
@@ -136,7 +138,7 @@ class ExtractiveAnswerer(QuotingAnswerer):
 
     def candidate(self, question: str, passages: list[Passage]) -> Draft:
         """The answer the passages give best, with its confidence, before deciding to refuse."""
-        ranked = self.score(question, passages)
+        ranked = answerable(self.score(question, passages))
         signals = evidence_signals(question, ranked, passages)
         if not ranked:
             return Draft(DECLINE, [], True, confidence=0.0, signals=signals)
@@ -209,6 +211,16 @@ class ExtractiveAnswerer(QuotingAnswerer):
         return chosen
 
 
+def answerable(ranked: list[Scored]) -> list[Scored]:
+    """The ranking without headings, which name a topic but answer nothing; when a heading
+    ranks first, the sentences of its section lead, in their order of evidence."""
+    if ranked and ranked[0].sentence.heading:
+        best = ranked[0].sentence
+        under = [s for s in ranked if s.sentence.passage is best.passage and s.sentence.section == best.start]
+        ranked = under + [s for s in ranked if s not in under]
+    return [s for s in ranked if not s.sentence.heading]
+
+
 def _passage_spans(sentences: list[Sentence]) -> list[tuple[str, int, int]]:
     passages = {id(s.passage): s.passage for s in sentences}.values()
     return [(p.source, p.start, p.end) for p in passages]
@@ -266,13 +278,46 @@ def _share(wanted: frozenset[str], held: frozenset[str]) -> float:
 def split_sentences(passages: list[Passage]) -> list[Sentence]:
     sentences = []
     for passage in passages:
+        section = None
         for start, end in sentence_spans(passage.text):
             text = passage.text[start:end]
+            heading = is_heading(passage.text, start, end)
+            section = passage.start + start if heading else section
             sentences.append(
                 Sentence(passage, passage.start + start, passage.start + end, text,
-                         frozenset(content_terms(text)))
+                         frozenset(content_terms(text)), heading, section)
             )
     return sentences
+
+
+# A heading, told from the text alone (the loaders' sections are not in the catalog, and a
+# .txt file has none): a Markdown "## " line, or a short line standing alone between blank
+# lines that starts with a letter or digit and holds no sentence end ("5.1. More on Lists"
+# may be numbered). List items ("- "), table rows (" | ") and code ("$ cargo new") stand
+# alone too but are not headings.
+MAX_HEADING_WORDS = 12
+_MARKDOWN_HEADING = re.compile(r"#{1,6}[ \t]")
+_SECTION_NUMBER = re.compile(r"(?:\d+\.)*\d+\.?[ \t]+")
+_SENTENCE_END = re.compile(r"[.!?:;,\"'\u201d\u2019)\]](?:\s|$)")
+_BLANK_BEFORE = re.compile(r"\n[ \t]*\n[ \t]*$")
+_BLANK_AFTER = re.compile(r"[ \t]*\n[ \t]*(?:\n|$)")
+
+
+def is_heading(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end], a sentence of `text`, lies in a heading line."""
+    first = text.rfind("\n", 0, start) + 1
+    last = text.find("\n", end)
+    last = len(text) if last < 0 else last
+    line = text[first:last].strip()
+    alone = ((not text[:first].strip() or _BLANK_BEFORE.search(text, 0, first))
+             and (not text[last:].strip() or _BLANK_AFTER.match(text, last)))
+    if not line or not alone:
+        return False
+    if _MARKDOWN_HEADING.match(line):
+        return True
+    words = _SECTION_NUMBER.sub("", line, count=1)
+    return (line[0].isalnum() and " | " not in line and not _SENTENCE_END.search(words)
+            and len(line.split()) <= MAX_HEADING_WORDS)
 
 
 def _idf(terms: list[str], sentences: list[Sentence]) -> dict[str, float]:

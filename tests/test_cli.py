@@ -41,7 +41,7 @@ def test_sources_name_the_slide_they_are_on(tmp_path):
     make_pptx(tmp_path / "deck.pptx")
     assert run("ingest", str(tmp_path / "deck.pptx"), home=tmp_path / "home").returncode == 0
     result = run("ask", "What does the east pier need?", home=tmp_path / "home")
-    assert "deck.pptx, slide 1 (chars " in result.stdout, result.stdout
+    assert "deck.pptx \u203a slide 1 (chars " in result.stdout, result.stdout
 
 
 def test_errors_are_one_line_without_traceback(seed_home, tmp_path):

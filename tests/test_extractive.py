@@ -2,7 +2,8 @@
 
 from rag.answer import DECLINE, Passage
 from rag.confidence import load_model
-from rag.extractive import ExtractiveAnswerer, answers_the_type, content_terms
+from index.chunking import sentence_spans
+from rag.extractive import ExtractiveAnswerer, answers_the_type, content_terms, is_heading
 
 TEXT = (
     "The lighthouse was built in 1852 on the northern cape. "
@@ -74,3 +75,31 @@ def test_a_sentence_without_the_asked_number_scores_lower(embedder):
 
 def test_no_passages_is_a_refusal(embedder):
     assert ExtractiveAnswerer(embedder, load_model("evidence"), threshold=0.1).answer("Anything?", []).refused
+
+
+CARGO = (
+    "Creating a Project with Cargo\n\n"
+    "Let's create a new project using Cargo and look at how it differs from our original "
+    "Hello World project. Navigate back to your projects directory and run the following:\n\n"
+    "$ cargo new hello_cargo\n$ cd hello_cargo\n\n"
+    "The first command creates a new directory and project called hello_cargo.\n\n"
+    "Building and Running a Cargo Project\n\n"
+    "Now let's look at what is different when we build and run the program with Cargo."
+)
+
+
+def test_a_heading_ranked_first_is_answered_from_its_section(embedder):
+    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), threshold=0.0)
+    question = "How do I create a new project with Cargo?"
+    ranked = answerer.score(question, [passage(text=CARGO)])
+    assert ranked[0].sentence.text == "Creating a Project with Cargo"  # what the issue saw answered
+    citation = answerer.answer(question, [passage(text=CARGO)]).citations[0]
+    section = CARGO[: CARGO.index("Building and Running")]
+    assert citation.quote in section and citation.quote != "Creating a Project with Cargo"
+    assert CARGO[citation.start - 100 : citation.end - 100] == citation.quote
+
+
+def test_headings_are_told_from_sentences_list_items_rows_and_code():
+    text = "5.1. More on Lists\n\n## Install\n\nIt is done. Really\n\n- an item\n\nA | B\n\n$ cargo new x"
+    headings = [text[s:e] for s, e in sentence_spans(text) if is_heading(text, s, e)]
+    assert headings == ["5.1.", "More on Lists", "## Install"]
