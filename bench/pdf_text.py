@@ -7,7 +7,6 @@ pages are joined. Defaults to the libtasn1 manual (Debian package libtasn1-doc).
 
 from __future__ import annotations
 
-import re
 import sys
 from collections import Counter
 from pathlib import Path

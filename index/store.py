@@ -26,7 +26,6 @@ from index import failpoints
 from index.catalog import Catalogs, StoredChunk
 from index.config import IndexConfig
 from index.errors import (
-    IndexBusyError,
     ModelMismatchError,
     NoIndexError,
     StoreError,
