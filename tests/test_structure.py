@@ -243,3 +243,19 @@ def test_ingest_reports_how_a_page_was_read(tmp_path, rag_home):
     )
     report = ingest([tmp_path / "docs"], IndexConfig(rag_home))
     assert report.notes == [{"source": str(tmp_path / "docs" / "app.html"), "note": NO_MAIN_TEXT}]
+
+
+def test_a_page_that_becomes_a_page_of_links_is_skipped_and_removed(tmp_path, rag_home):
+    """Ingest lists a NotADocument file as skipped with the loader's reason, not as a
+    failure, and removes it when it was indexed before."""
+    page = tmp_path / "docs" / "genindex.html"
+    page.parent.mkdir()
+    page.write_text("<html><body><main><h1>Index</h1><p>The glacier retreated forty metres.</p></main></body></html>")
+    first = ingest([tmp_path / "docs"], IndexConfig(rag_home))
+    assert first.added == 1
+    entries = "".join(f'<li><a href="m{i}.html">function_{i}() (in module m{i})</a></li>' for i in range(40))
+    page.write_text(f"<html><body><main><h1>Index</h1><ul>{entries}</ul></main></body></html>")
+    second = ingest([tmp_path / "docs"], IndexConfig(rag_home))
+    assert second.errors == [] and second.documents == 0
+    assert [s["reason"] for s in second.skipped] == ["a page of links (index or table of contents)"]
+    assert second.removed_sources == [{"source": str(page), "reason": "now skipped: a page of links (index or table of contents)"}]
