@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Scanned PDF pages are read by Debian's tesseract and its English data (index/ocr.py),
+# Scanned PDF pages are read by Debian's tesseract and its English data (index/formats/ocr.py),
 # installed when missing, like Chromium below.
 TESSERACT = command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx eng \
 	|| (apt-get update && apt-get install -y tesseract-ocr tesseract-ocr-eng)

@@ -19,7 +19,7 @@ import numpy as np
 
 from index import IndexConfig
 from index.catalog import NewChunk
-from index.loaders import Document
+from index.formats import Document
 from index.store import writing
 
 ROOT = Path(__file__).resolve().parents[1]

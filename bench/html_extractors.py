@@ -9,7 +9,7 @@ without div.navheader/navfooter, Material's article): the share of its headings,
 table cells, paragraphs and code blocks (two first lines, line break kept) found in the
 extracted text, and the share of the theme's chrome lines ("Previous topic", "Prev", "Skip to
 content", ...) that slipped in. trafilatura is read as its Markdown-like text (tables and
-formatting on); readability's HTML as index/html.py turns it into text.
+formatting on); readability's HTML as index/formats/html.py turns it into text.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from index.errors import NotADocument  # noqa: E402
-from index.html import area_text, main_area, page_text, parse  # noqa: E402
+from index.formats.html import area_text, main_area, page_text, parse  # noqa: E402
 
 PYTHON_DOCS = Path("/usr/share/doc/python3.11/html")
 POSTGRES_DOCS = Path("/usr/share/doc/postgresql-doc-15/html")
@@ -86,7 +86,7 @@ def readability_text(markup: str) -> str:
 
 
 def loader_text(markup: str) -> str:
-    """What index/html.py keeps: the area the page marks as main, else readability's pick."""
+    """What index/formats/html.py keeps: the area the page marks as main, else readability's pick."""
     area = main_area(parse(markup), markup)
     return area_text(area).text if area is not None else ""
 

@@ -1,4 +1,4 @@
-"""OCR of scanned PDFs (index/ocr.py): throughput, the render resolution, tesseract's
+"""OCR of scanned PDFs (index/formats/ocr.py): throughput, the render resolution, tesseract's
 threads, and whether the scanned seed article answers the seed gold set as its text does.
 
     .venv/bin/python bench/ocr.py            # ~7 min on 2 busy cores; writes bench/results/ocr.json
@@ -32,8 +32,9 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from scans import SEED, answer_agreement, scanned_pdf, seed_gold_records, typeset_pdf  # noqa: E402
 
-from index import load, ocr  # noqa: E402
-from index.loaders import Document  # noqa: E402
+from index import load  # noqa: E402
+from index.formats import ocr  # noqa: E402
+from index.formats import Document  # noqa: E402
 
 THROUGHPUT_COPIES = 6  # the seed article six times over: 11 pages
 DPI_CHOICES = (100, 150, 200, 300)

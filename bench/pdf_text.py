@@ -1,4 +1,4 @@
-"""A PDF's text as index/page_text.py makes it, against pypdf's page texts: the header,
+"""A PDF's text as index/formats/page_text.py makes it, against pypdf's page texts: the header,
 footer and page-number lines left out, the line-end hyphens joined or kept, and how the
 pages are joined. Defaults to the libtasn1 manual (Debian package libtasn1-doc).
 
@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from pypdf import PdfReader  # noqa: E402
 
-from index.page_text import _LINE_END_HYPHEN, Hyphenation, RawPage, running_text, without_furniture  # noqa: E402
+from index.formats.page_text import _LINE_END_HYPHEN, Hyphenation, RawPage, running_text, without_furniture  # noqa: E402
 
 MANUAL = Path("/usr/share/doc/libtasn1-doc/libtasn1.pdf")
 

@@ -35,7 +35,7 @@ from index import IndexConfig, check_index, ingest, open_index  # noqa: E402
 from index.catalog import NewChunk  # noqa: E402
 from index.chunking import sentence_spans  # noqa: E402
 from index.embedding import SENTENCE_DTYPE, SentenceVectors, load_embedder  # noqa: E402
-from index.loaders import Document  # noqa: E402
+from index.formats import Document  # noqa: E402
 from index.store import writing  # noqa: E402
 from rag import Pipeline, Settings  # noqa: E402
 from rag.answer import TextDelta  # noqa: E402

@@ -5,7 +5,6 @@ browser tests drive it).
     .venv/bin/python bench/screenshot.py docs/images/web-chat.png
 """
 import os, subprocess, sys, time, tempfile, urllib.request
-from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By

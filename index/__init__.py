@@ -20,7 +20,7 @@ from index.errors import (
     VectorStoreUnavailable,
 )
 from index.ingestion import IngestReport, ingest, remove
-from index.loaders import SUPPORTED_SUFFIXES, Document, load
+from index.formats import SUPPORTED_SUFFIXES, Document, load
 from index.store import CheckReport, Index, check_index, current_generation, open_index
 
 __all__ = [

@@ -270,7 +270,7 @@ class Catalog:
     def commit_documents(self, documents: list[tuple[object, list[NewChunk]]], removed: list[str]) -> None:
         """Replace documents and remove others atomically, journaling the vector store's work.
 
-        `documents` pairs an `index.loaders.Document` with its new chunks.
+        `documents` pairs an `index.formats.Document` with its new chunks.
         """
         replaced = [doc.source for doc, _ in documents]
         with self._transaction():

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from index.loaders import Document
+from index.formats import Document
 
 # A sentence ends at terminal punctuation (plus closing quotes/brackets) before whitespace,
 # or at a blank line. An ellipsis does not end one: it mostly elides inside a quote.

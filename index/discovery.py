@@ -19,7 +19,7 @@ from pathspec import GitIgnoreSpec
 from pathspec.patterns.gitignore.base import GitIgnorePatternError
 
 from index.errors import RagError
-from index.loaders import CODE_SUFFIXES, CONFIG_SUFFIXES, is_supported
+from index.formats import CODE_SUFFIXES, CONFIG_SUFFIXES, is_supported
 
 # The default skips, as gitignore patterns relative to the root given, each with the reason
 # the report shows. As in a .gitignore, the last matching pattern wins: `.venv/` is

@@ -18,7 +18,7 @@ from index.config import IndexConfig
 from index.discovery import discover
 from index.embedding import Embedder, load_embedder
 from index.errors import NotADocument
-from index.loaders import Document, LoadError, load
+from index.formats import Document, LoadError, load
 from index.store import Index, writing
 
 # Documents are embedded together once this many chunks wait: small files batch well.

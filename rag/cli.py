@@ -13,7 +13,7 @@ import click
 
 from index import check_index
 from index import ingest as run_ingest
-from index.loaders import SECTION_SEPARATOR
+from index.formats import SECTION_SEPARATOR
 from rag.answer import TextDelta, place
 from rag.errors import RagError
 from rag.eval import eval_pipeline, evaluate, read_gold, summary_table, write_report

@@ -11,7 +11,7 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-from index.loaders import spanning_location
+from index.formats import spanning_location
 from rag.answer import Passage
 
 _WORDS = re.compile(r"\w+")

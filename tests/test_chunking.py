@@ -10,7 +10,7 @@ from helpers import SEED, make_pdf
 
 from index import load
 from index.chunking import chunk_document, sentence_spans
-from index.loaders import Document
+from index.formats import Document
 
 WINDOW = 256  # the model's max_seq_length, [CLS] and [SEP] included
 OVERLAP = 32  # chunk_document's default overlap_tokens

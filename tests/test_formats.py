@@ -20,8 +20,8 @@ from helpers import (
 )
 
 from index import IndexConfig, ingest, load, open_index
-from index.loaders import spanning_location
-from index.markup import MAX_OUTPUT_CHARS
+from index.formats import spanning_location
+from index.formats.markup import MAX_OUTPUT_CHARS
 from rag import Pipeline, Settings
 
 

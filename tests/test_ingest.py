@@ -162,7 +162,7 @@ def test_a_new_reader_version_reads_files_again_and_embeds_only_changed_text(tmp
     indexed text may be the old readers'), and chunks whose text is the same keep their vectors."""
     small_corpus(tmp_path / "docs")
     first = ingest([tmp_path / "docs"], IndexConfig(home))
-    monkeypatch.setattr("index.loaders.READER_VERSION", 99)
+    monkeypatch.setattr("index.formats.READER_VERSION", 99)
     second = ingest([tmp_path / "docs"], IndexConfig(home))
     assert (second.updated, second.unchanged) == (first.added, 0)
     assert second.chunks_embedded == 0 and second.chunks_total == first.chunks_total

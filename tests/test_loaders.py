@@ -1,4 +1,4 @@
-"""index.loaders on real files of every supported format, and on broken ones."""
+"""index.formats on real files of every supported format, and on broken ones."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from helpers import (
 )
 
 from index import LoadError, load
-from index.loaders import PAGE_SEPARATOR, document_version
+from index.formats import PAGE_SEPARATOR, document_version
 
 
 # -- good files ------------------------------------------------------------------------

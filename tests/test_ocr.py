@@ -1,4 +1,4 @@
-"""Scanned PDF pages read by OCR (index/ocr.py through index/loaders.py), with the real
+"""Scanned PDF pages read by OCR (index/formats/ocr.py through index/formats/), with the real
 tesseract on PDFs the tests make: a scan, a text page and a scan in one PDF, blank pages,
 tesseract missing or without its language data, a poster-sized page, and the seed article
 scanned."""
@@ -104,7 +104,7 @@ def test_poster_sized_page_is_rendered_within_the_pixel_cap(tmp_path):
     from fpdf import FPDF
     from PIL import Image
 
-    from index import ocr
+    from index.formats import ocr
 
     poster = FPDF(format=(5080, 5080))  # mm: 200 inches, the largest page PDF allows
     poster.add_page()

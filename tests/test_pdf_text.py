@@ -1,4 +1,4 @@
-"""A PDF's text as a reader sees it (index/pdf.py, index/page_text.py): sentences across page
+"""A PDF's text as a reader sees it (index/formats/pdf.py, index/formats/page_text.py): sentences across page
 breaks, words hyphenated at a line's end, running headers, footers and page numbers, outline
 sections, on PDFs the tests build (fpdf2, and scans read by the real tesseract) and on the
 libtasn1 manual when Debian's libtasn1-doc is installed."""
@@ -14,7 +14,7 @@ from scans import scanned_lines_pdf
 
 from index import load
 from index.chunking import chunk_document, sentence_spans
-from index.loaders import Document, Page, spanning_location
+from index.formats import Document, Page, spanning_location
 
 MANUAL = Path("/usr/share/doc/libtasn1-doc/libtasn1.pdf")
 CROSSING = ("The keeper climbed the tower at dusk and lit the great lamp\n",

@@ -1,5 +1,5 @@
 """Main text of HTML pages, heading paths of every format, and chunks and citations that
-keep to them (index/html.py, index/sections.py)."""
+keep to them (index/formats/html.py, index/formats/sections.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from index import IndexConfig, ingest, load
 from index.chunking import chunk_document
 from index.errors import NotADocument
-from index.html import NO_MAIN_TEXT
-from index.loaders import Document, Page, Section, spanning_location
+from index.formats.html import NO_MAIN_TEXT
+from index.formats import Document, Page, Section, spanning_location
 from rag.answer import Passage
 from rag.confidence import load_model
 from rag.extractive import ExtractiveAnswerer

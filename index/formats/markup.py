@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from urllib.parse import unquote
 
 from index.errors import LoadError, NotADocument
-from index.html import page_text
-from index.loaders import Page, PagedText, Section, check_inflated_size, decode_text, paged, unreadable
-from index.sections import Block, joined
+from index.formats.html import page_text
+from index.formats.base import Page, PagedText, Section, check_inflated_size, paged, unreadable
+from index.formats.text import decode_text
+from index.formats.sections import Block, joined
 
 # One output's text kept per cell; the rest is cut with a note saying how much. A 50 MB
 # log printed by a loop says nothing a question needs past its first screens, and would

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.loaders import PAGE_SEPARATOR, PagedText
+from index.formats.base import PAGE_SEPARATOR, PagedText
 
 # Lines at a page's top and at its bottom that may be a running header or footer: a header
 # and a page number on lines of their own ("Chapter 4: Function reference" then "12") are two.

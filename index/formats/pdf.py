@@ -1,4 +1,4 @@
-"""A PDF's text as a reader sees it (index/page_text.py), its pages, and the sections its
+"""A PDF's text as a reader sees it (index/formats/page_text.py), its pages, and the sections its
 outline (bookmarks) names."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import re
 from collections.abc import Iterator
 
 from index.errors import LoadError
-from index.loaders import Page, Section, unreadable
-from index.page_text import RawPage, running_text
+from index.formats.base import Page, Section, unreadable
+from index.formats.page_text import RawPage, running_text
 
 
 def read_pdf(data: bytes, progress: bool) -> tuple[str, list[Page], list[Section]]:
@@ -40,7 +40,7 @@ def _scanned_texts(data: bytes, page_texts: list[str], progress: bool) -> dict[i
     textless = [number for number, text in enumerate(page_texts, start=1) if not text]
     if not textless:
         return {}
-    from index.ocr import read_scanned_pages
+    from index.formats.ocr import read_scanned_pages
 
     return read_scanned_pages(data, textless, progress=progress)
 

@@ -18,7 +18,7 @@ import pypdfium2 as pdfium
 from tqdm import tqdm
 
 from index.errors import LoadError
-from index.loaders import unreadable
+from index.formats.base import unreadable
 
 # Measured (bench/ocr.py) on the seed article scanned at 200 DPI: rendered at 100 DPI,
 # 11-point text read 99.17% of its words right ("In a" read "Ina", "AI" read "Al") and

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from index.loaders import Section
+from index.formats.base import Section
 
 BLOCK_SEPARATOR = "\n\n"
 # A block of text, and its heading level (1 outermost) when it is a heading.

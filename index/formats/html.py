@@ -26,8 +26,8 @@ import re
 from dataclasses import dataclass, field
 
 from index.errors import NotADocument
-from index.loaders import Section
-from index.sections import Block, joined
+from index.formats.base import Section
+from index.formats.sections import Block, joined
 
 NO_MAIN_TEXT = "no main text found: indexed all visible text"
 _INVISIBLE_TAGS = frozenset(("script", "style", "noscript", "template", "head", "iframe", "svg", "title"))

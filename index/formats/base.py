@@ -1,19 +1,13 @@
-"""Turn a file into plain text, keeping the pages (slides, sheets, cells, chapters) a
-citation names.
+"""What every reader makes of a file: the document's text, its pages (slides, sheets, cells,
+chapters), rows and heading sections, and the location a citation names; and the helpers
+readers share (pages assembled with exact offsets, zip-bomb checks, one-line errors).
 
-Offsets everywhere else in the project point into `Document.text`, so each loader
-decides once what a document's text is and nothing downstream rewrites it.
-
-The PDF and DOCX libraries are imported by the loader that needs them, and so are the readers
-of slides and sheets (index/office.py), of notebooks, reStructuredText and EPUBs
-(index/markup.py) and of HTML pages (index/html.py): a folder of text files, or a process
-that only asks questions, does not pay for the others.
+Offsets everywhere else in the project point into `Document.text`, so each reader decides
+once what a document's text is and nothing downstream rewrites it.
 """
 
 from __future__ import annotations
 
-import codecs
-import hashlib
 import io
 import re
 import zipfile
@@ -21,26 +15,9 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from pathlib import Path
-
-import charset_normalizer
 
 from index.errors import LoadError
 
-DOCUMENT_SUFFIXES = (
-    ".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx",
-    ".pptx", ".xlsx", ".csv", ".tsv", ".ipynb", ".rst", ".epub",
-)
-# Source code and plain configuration, read as text when a user points at a repository.
-CODE_SUFFIXES = (
-    ".py", ".pyi", ".js", ".jsx", ".mjs", ".ts", ".tsx", ".java", ".kt", ".scala", ".go", ".rs",
-    ".c", ".h", ".cc", ".cpp", ".hpp", ".cs", ".rb", ".php", ".swift", ".r", ".jl", ".lua", ".pl",
-    ".sh", ".bash", ".sql", ".css", ".scss", ".vue",
-)
-CONFIG_SUFFIXES = (
-    ".json", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf", ".properties", ".xml", ".proto",
-)
-SUPPORTED_SUFFIXES = DOCUMENT_SUFFIXES + CODE_SUFFIXES + CONFIG_SUFFIXES
 PAGE_SEPARATOR = "\n\n"
 SECTION_SEPARATOR = " \u203a "  # "Data Structures › More on Lists"
 # DOCX, PPTX, XLSX and EPUB files are zips: refuse archives that would inflate past this
@@ -76,18 +53,11 @@ class Section:
     end: int
 
 
-# How files are read. Bump it when a reader's text changes, so that `rag ingest` reads
-# unchanged files again: a document's version hashes it with the file's bytes. Chunks whose
-# text did not change keep their vectors (they are reused by text), so only text the new
-# readers produce differently is embedded. 2: running PDF text, main text of HTML, sections.
-READER_VERSION = 2
-
-
 @dataclass
 class Document:
     source: str
     text: str
-    sha256: str  # of READER_VERSION and the file's bytes: a new version of either is a new document
+    sha256: str  # of the readers' version and the file's bytes (index.formats.document_version)
     pages: list[Page] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)  # in text order
     sections: list[Section] = field(default_factory=list)  # in text order, not overlapping
@@ -131,7 +101,7 @@ class Document:
         """Regions to chunk independently, each with the page it starts on: the pages (or the
         whole text), cut where a section begins, so no chunk runs across a heading. A PDF page
         that ends mid-sentence runs on into the next (less than PAGE_SEPARATOR joins them,
-        index/page_text.py): the two are one region."""
+        index/formats/page_text.py): the two are one region."""
         regions: list[tuple[int, int, int | None]] = []
         for previous, page in zip([None, *self.pages], self.pages):
             if previous and self.text[previous.end : page.start] != PAGE_SEPARATOR:
@@ -200,6 +170,17 @@ def spanning_location(first: str | None, last: str | None) -> str | None:
     return f"{first} to {last}"
 
 
+@dataclass
+class Reading:
+    """What a reader makes of a file's bytes, before it is a Document."""
+
+    text: str
+    pages: list[Page] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
 class PagedText:
     """A document's text assembled page by page, each page's and row's offsets exact."""
 
@@ -245,160 +226,6 @@ def table_lines(rows) -> Iterator[str]:
             yield " | ".join(cells)
 
 
-def is_supported(path: Path) -> bool:
-    return path.suffix.lower() in SUPPORTED_SUFFIXES
-
-
-def load(path: str | Path, source: str | None = None, *, progress: bool = False) -> Document:
-    """The document in the file at `path`; `progress` shows a bar while scanned pages are read."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise LoadError(f"unsupported file type {suffix or '(none)'}")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise LoadError(f"cannot read file: {exc.strerror or exc}") from exc
-    if not data.strip():
-        raise LoadError("empty file")
-    from index import html, markup, office, pdf, sections  # here: they import this module's Page and helpers
-
-    rows: list[Row] = []
-    headings: list[Section] = []
-    notes: list[str] = []
-    match suffix:
-        case ".pdf":
-            text, pages, headings = pdf.read_pdf(data, progress)
-        case ".docx":
-            (text, headings), pages = _docx(data), []
-        case ".pptx":
-            text, pages = office.slides(data)
-        case ".xlsx":
-            text, pages, rows = office.workbook(data)
-        case ".csv" | ".tsv":
-            text, rows = office.delimited(decode_text(data))
-            pages = []
-        case ".ipynb":
-            text, pages = markup.notebook(data)
-        case ".rst":
-            (text, headings), pages = markup.restructured_text(decode_text(data)), []
-        case ".epub":
-            text, pages = markup.epub(data)
-        case ".html" | ".htm":
-            page = html.page_text(decode_text(data))
-            text, headings, notes, pages = page.text, page.sections, page.notes, []
-        case ".md" | ".markdown":
-            text, pages = decode_text(data), []
-            headings = sections.markdown_sections(text)
-        case _:
-            text, pages = decode_text(data), []
-    if not text.strip():
-        raise LoadError("no text could be extracted")
-    sha = document_version(data)
-    return Document(source=source or str(path), text=text, sha256=sha, pages=pages, rows=rows,
-                    sections=headings, notes=notes)
-
-
-def document_version(data: bytes) -> str:
-    """The `Document.sha256` of a file's bytes as this version reads them."""
-    return hashlib.sha256(f"reader {READER_VERSION}\n".encode() + data).hexdigest()
-
-
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
-
-def decode_text(data: bytes) -> str:
-    """Decode text of unknown encoding strictly; binary data is an error, not mojibake."""
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            return _strict(data, encoding)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        if b"\x00" in data:
-            raise LoadError("binary data, not text") from None
-        text = _western(data) or _detected(data)
-    if _looks_binary(text):
-        raise LoadError("binary data, not text")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _western(data: bytes) -> str | None:
-    """Windows-1252/Latin-1 text, the commonest legacy encoding, which detectors misjudge
-    on short texts. Accepted only where accented letters are a minority of the letters:
-    text in a non-Latin script read this way would be all accents."""
-    try:
-        text = data.decode("cp1252")
-    except UnicodeDecodeError:
-        return None
-    letters = [c for c in text if c.isalpha()]
-    foreign = sum(not c.isascii() for c in letters)
-    return text if letters and foreign <= 0.3 * len(letters) else None
-
-
-def _detected(data: bytes) -> str:
-    best = charset_normalizer.from_bytes(data).best()
-    if best is None:
-        raise LoadError("binary data, not text")
-    return str(best)
-
-
-def _strict(data: bytes, encoding: str) -> str:
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise LoadError(f"invalid {encoding} text: {exc.reason}") from exc
-    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
-
-
-def _looks_binary(text: str) -> bool:
-    sample = text[:65536]
-    return len(_CONTROL.findall(sample)) > max(8, len(sample) // 100)
-
-
-def _docx(data: bytes) -> tuple[str, list[Section]]:
-    import docx
-    import docx.table
-
-    check_inflated_size(data, "DOCX")
-    try:
-        document = docx.Document(io.BytesIO(data))
-    except LoadError:
-        raise
-    except Exception as exc:  # zipfile, lxml and python-docx each have their own errors
-        raise unreadable("DOCX", exc) from exc
-    from index.sections import joined
-
-    blocks = []
-    for block in document.iter_inner_content():  # paragraphs and tables in reading order
-        if isinstance(block, docx.table.Table):
-            blocks.extend((line, None) for line in table_lines(block.rows))
-        elif block.text.strip():
-            blocks.append((block.text.strip(), _heading_level(block)))
-    return joined(blocks)
-
-
-_DOCX_HEADING = re.compile(r"Heading ([1-9])")
-
-
-def _heading_level(paragraph) -> int | None:
-    """A DOCX paragraph's heading level by its style: "Title" 0 (above "Heading 1"), "Heading N" N."""
-    name = paragraph.style.name if paragraph.style is not None else ""
-    if name == "Title":
-        return 0
-    heading = _DOCX_HEADING.fullmatch(name or "")
-    return int(heading.group(1)) if heading else None
-
-
 def check_inflated_size(data: bytes, kind: str) -> None:
     """Refuse a zip-based file (`kind` names it: "DOCX") that is no zip or would inflate
     past MAX_UNCOMPRESSED, before any parser opens it."""
@@ -417,8 +244,8 @@ def unreadable(kind: str, exc: BaseException) -> LoadError:
     read worksheets ... see the exception"), so the innermost cause is named."""
     while exc.__cause__ is not None:
         exc = exc.__cause__
-    return LoadError(f"corrupt or unreadable {kind}: {' '.join(_describe(exc).split())}")
+    return LoadError(f"corrupt or unreadable {kind}: {' '.join(describe(exc).split())}")
 
 
-def _describe(exc: Exception) -> str:
+def describe(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
