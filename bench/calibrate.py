@@ -5,7 +5,7 @@
 Dev data: ClapNQ dev and the SQuAD 2.0 sample from ../shared/eval. The seed gold set is
 never used: the tests check it and held-out sets are run elsewhere.
 
-Two models (rag/confidence.py): `evidence` from the extractive scorer's signals, on every
+Two models (rag/answerers/confidence.py): `evidence` from the extractive scorer's signals, on every
 dev question (instant at answer time), and `verified`, the same signals plus the local
 model's P(yes) that the passages answer (~2 s a question), on an even sample of
 VERIFY_SAMPLE questions per set, less those of the 60-question samples that the README's
@@ -28,8 +28,8 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 from tqdm import tqdm
 
-from rag.confidence import MODELS, ConfidenceModel
-from rag.extractive import EVIDENCE_SIGNALS
+from rag.answerers.confidence import MODELS, ConfidenceModel
+from rag.answerers.extractive import EVIDENCE_SIGNALS
 from rag.eval import eval_pipeline, read_gold, sample
 from rag.eval.scoring import answer_scores, is_correct
 from rag.settings import Settings

@@ -3,7 +3,7 @@
 import pytest
 
 from rag.answer import DECLINE, Passage
-from rag.generation import CitationChecker
+from rag.answerers.generation import CitationChecker
 
 TEXT_1 = "The Eiffel Tower was completed in 1889. It was built for the World's Fair."
 TEXT_2 = "Gustave Eiffel's company designed the tower. Its engineers were Koechlin and Nouguier."

@@ -1,7 +1,7 @@
 """The confidence models: shipped with their thresholds, used to decide, kept in checks."""
 
 from rag.answer import DECLINE, Draft
-from rag.confidence import ConfidenceModel, load_model, refuse_below
+from rag.answerers.confidence import ConfidenceModel, load_model, refuse_below
 
 MODEL = ConfidenceModel(("evidence",), (10.0,), -5.0, 0.5)
 

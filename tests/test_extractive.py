@@ -1,9 +1,9 @@
 """The extractive answerer's parts on hand-made passages, with the real embedding model."""
 
 from rag.answer import DECLINE, Passage
-from rag.confidence import load_model
+from rag.answerers.confidence import load_model
 from index.chunking import sentence_spans
-from rag.extractive import ExtractiveAnswerer, answers_the_type, content_terms, is_heading
+from rag.answerers.extractive import ExtractiveAnswerer, answers_the_type, content_terms, is_heading
 
 TEXT = (
     "The lighthouse was built in 1852 on the northern cape. "

@@ -45,7 +45,7 @@ def test_a_sentence_vector_is_the_mean_of_its_tokens_in_the_chunk(seed_home, emb
 
 def test_a_new_question_embeds_only_itself_and_its_leading_sentences(seed_pipeline):
     """Every candidate sentence's vector comes from the index; the only sentences embedded
-    are the few leading ones, rescored alone (rag/extractive.py `_rescored_alone`)."""
+    are the few leading ones, rescored alone (rag/answerers/extractive.py `_rescored_alone`)."""
     seed_pipeline.embedder.forget_cached()
     question = "How much market value did Nvidia lose?"
     answer = seed_pipeline.ask(question)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.short_answer import short_answer_span
+from rag.answerers.short_answer import short_answer_span
 
 CASES = [
     ("How much market value did Nvidia lose?", "Nvidia lost nearly $600 billion in market value.", "$600 billion"),

@@ -14,8 +14,8 @@ from index.errors import NotADocument
 from index.formats.html import NO_MAIN_TEXT
 from index.formats import Document, Page, Section, spanning_location
 from rag.answer import Passage
-from rag.confidence import load_model
-from rag.extractive import ExtractiveAnswerer
+from rag.answerers.confidence import load_model
+from rag.answerers.extractive import ExtractiveAnswerer
 
 CODE = "$ cargo new hello_cargo\n$ cd hello_cargo"
 MKDOCS_PAGE = f"""# Creating a Project with Cargo

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from rag.question_kinds import asked_kind
+from rag.answerers.question_kinds import asked_kind
 
 _SCALE = r"(?:hundred|thousand|million|billion|trillion)"
 _NUMBER_WORD = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
@@ -30,7 +30,7 @@ _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:(?:of|the|de|van|von|and)\s+)?[A
 _OPENERS = frozenset("a an the in on at it its he she they this that these those after before "
                      "when while as but and or if for by with from".split())
 
-# The phrase that answers each kind of question (rag/question_kinds.py).
+# The phrase that answers each kind of question (rag/answerers/question_kinds.py).
 _PHRASES = {"percent": _QUANTITY, "quantity": _QUANTITY, "time": _DATE, "name": _NAME}
 
 

@@ -11,9 +11,9 @@ from typing import Protocol
 
 from rag import llm, model_queue
 from rag.answer import Draft, Passage, TextDelta
-from rag.confidence import load_model
+from rag.answerers.confidence import load_model
 from rag.errors import AnswererError
-from rag.extractive import ExtractiveAnswerer, StoredSentenceVectors
+from rag.answerers.extractive import ExtractiveAnswerer, StoredSentenceVectors
 from rag.model_queue import ModelQueue
 from rag.settings import Settings
 
@@ -67,19 +67,19 @@ def _extractive(answerers: Answerers) -> Answerer:
 # (langchain's prompts and OpenAI client, llama.cpp) add ~0.15 s to every start, measured
 # with `python -X importtime`, that an extractive-only `rag ask` never needs.
 def _verified(answerers: Answerers) -> Answerer:
-    from rag.verified import VerifiedAnswerer
+    from rag.answerers.verified import VerifiedAnswerer
 
     return VerifiedAnswerer.build(answerers)
 
 
 def _local(answerers: Answerers) -> Answerer:
-    from rag.generation import ChatAnswerer
+    from rag.answerers.generation import ChatAnswerer
 
     return ChatAnswerer.local(answerers)
 
 
 def _openai(answerers: Answerers) -> Answerer:
-    from rag.generation import ChatAnswerer
+    from rag.answerers.generation import ChatAnswerer
 
     return ChatAnswerer.openai(answerers)
 

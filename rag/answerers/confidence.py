@@ -1,5 +1,5 @@
 """How likely it is that the documents answer a question: a small logistic model over
-signals of the evidence found (rag/extractive.py `evidence_signals`, plus the local model's
+signals of the evidence found (rag/answerers/extractive.py `evidence_signals`, plus the local model's
 own judgement for `verified`). The coefficients are fitted on dev data (ClapNQ dev and the
 SQuAD 2.0 sample, never the seed gold set) by bench/calibrate.py and ship in
 rag/data/confidence.json, each model with the refusal threshold that wrongly refuses at
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rag.answer import DECLINE, Draft
 
-MODELS = Path(__file__).parent / "data" / "confidence.json"
+MODELS = Path(__file__).parents[1] / "data" / "confidence.json"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ is measured against. A sentence's evidence score blends its embedding similarity
 question (its vector pooled at ingest from its chunk's forward pass, read from the index)
 with how much of the question's vocabulary it contains (rarer words weigh more),
 discounted when it lacks the kind of answer asked for (a number for "how many"). Whether to
-answer at all is the confidence model's call (rag/confidence.py), over `signals()`.
+answer at all is the confidence model's call (rag/answerers/confidence.py), over `signals()`.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import snowballstemmer
 from index import STOPWORDS
 from index.chunking import sentence_spans
 from rag.answer import DECLINE, Citation, Draft, Passage, ShortAnswer, TextDelta
-from rag.confidence import ConfidenceModel, refuse_below
+from rag.answerers.confidence import ConfidenceModel, refuse_below
 from rag.conversation import standalone_question
-from rag.question_kinds import asked_kind, holds_kind
-from rag.short_answer import short_answer_span
+from rag.answerers.question_kinds import asked_kind, holds_kind
+from rag.answerers.short_answer import short_answer_span
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _POSSESSIVE = re.compile(r"['\u2019]s\b")

@@ -22,9 +22,9 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from index.chunking import sentence_spans
 from rag import llm
 from rag.answer import DECLINE, Citation, Draft, Passage, TextDelta
-from rag.confidence import refuse_below
+from rag.answerers.confidence import refuse_below
 from rag.conversation import previous_question, standalone_question
-from rag.extractive import ExtractiveAnswerer, content_terms, split_sentences
+from rag.answerers.extractive import ExtractiveAnswerer, content_terms, split_sentences
 
 SYSTEM = """You answer questions using only the numbered passages you are given.
 Rules:
@@ -54,7 +54,7 @@ EXAMPLES = [
 ]
 
 # `local` writes its answer as the next turn of the verification conversation
-# (rag/verification.py): the model's reply to it is taken to be "Yes." (below the gate
+# (rag/answerers/verification.py): the model's reply to it is taken to be "Yes." (below the gate
 # nothing is written) and this follow-up asks for the answer. The llama.cpp slot still holds
 # the passages and question the model has just read for its yes/no, so only 18 tokens are
 # read before it writes, where the answer prompt read a median 146 more. The model is not asked to

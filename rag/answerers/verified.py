@@ -14,10 +14,10 @@ from langchain_core.messages import BaseMessage
 
 from rag import llm
 from rag.answer import Draft, Passage
-from rag.confidence import ConfidenceModel, load_model
-from rag.extractive import ExtractiveAnswerer, QuotingAnswerer
-from rag.generation import compact_context
-from rag.verification import Verifier
+from rag.answerers.confidence import ConfidenceModel, load_model
+from rag.answerers.extractive import ExtractiveAnswerer, QuotingAnswerer
+from rag.answerers.generation import compact_context
+from rag.answerers.verification import Verifier
 
 
 class VerifiedAnswerer(QuotingAnswerer):
@@ -43,7 +43,7 @@ class VerifiedAnswerer(QuotingAnswerer):
     def judged(self, question: str, passages: list[Passage]) -> tuple[Draft, list[BaseMessage]]:
         """The candidate, and the conversation the local model was asked to judge it (none
         without passages): `local` writes its answer as that conversation's continuation,
-        so the model reads the passages once (rag/generation.py, ChatAnswerer)."""
+        so the model reads the passages once (rag/answerers/generation.py, ChatAnswerer)."""
         draft = self.extractive.candidate(question, passages)
         if not passages:
             return draft, []
