@@ -16,18 +16,18 @@ Workloads (text from ../shared/eval/clapnq):
              embeds per question), one encode call per group, p50 ms
 Cold start: a fresh `python -c` that imports, loads and embeds one question, median of 3.
 
-Variants: BertEncoder (index/encoder.py); SentenceTransformer.encode on torch with
-batch_size 8 (index/embedding.py's setting) and the default 32; the same with a lone
+Variants: BertEncoder (index/vectors/torch_bert.py); SentenceTransformer.encode on torch with
+batch_size 8 (index/vectors/embedder.py's setting) and the default 32; the same with a lone
 question on one core (BertEncoder's rule); with bf16 autocast; with torch.compile;
 backend="onnx" and backend="openvino". A variant that cannot run here is recorded with the
-reason. GOMP_SPINCOUNT is set as index/embedding.py sets it; torch keeps its default threads.
+reason. GOMP_SPINCOUNT is set as index/vectors/embedder.py sets it; torch keeps its default threads.
 """
 
 from __future__ import annotations
 
 import os
 
-# As index/embedding.py sets them before torch loads.
+# As index/vectors/embedder.py sets them before torch loads.
 os.environ.setdefault("GOMP_SPINCOUNT", "30000")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -50,8 +50,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tokenizers import Tokenizer  # noqa: E402
 
-from index.embedding import default_model_path  # noqa: E402
-from index.encoder import BertEncoder  # noqa: E402
+from index.vectors.embedder import default_model_path  # noqa: E402
+from index.vectors.torch_bert import BertEncoder  # noqa: E402
 
 CLAPNQ = ROOT.parent / "shared" / "eval" / "clapnq"
 OUT = ROOT / "bench" / "results" / "encoders.json"
@@ -153,7 +153,7 @@ SAME_AS = {ST_ONE_CORE: "ST torch bs=8"}
 
 
 def one_core_if_short(texts):
-    """BertEncoder's rule (index/encoder.py): a small forward pass (a question) runs on one core."""
+    """BertEncoder's rule (index/vectors/torch_bert.py): a small forward pass (a question) runs on one core."""
     short = len(texts) == 1 and len(texts[0].split()) <= 40
     return one_core() if short else contextlib.nullcontext()
 
@@ -180,7 +180,7 @@ def build_variants(compile_: bool):
     st = sentence_transformer()
     variants["ST torch bs=8"] = st_encoder(st, 8)
     variants["ST torch bs=32 (default)"] = st_encoder(st, 32)
-    # BertEncoder runs a lone short text on one core (index/encoder.py); the same tweak on ST.
+    # BertEncoder runs a lone short text on one core (index/vectors/torch_bert.py); the same tweak on ST.
     variants[ST_ONE_CORE] = st_encoder(st, 8, one_core_if_short)
 
     bf16, why = bf16_support()
@@ -188,7 +188,7 @@ def build_variants(compile_: bool):
         variants["ST torch bs=8 + bf16 autocast"] = st_encoder(st, 8, lambda texts: bf16_autocast())
         # Not a sentence-transformers path: would bf16 help the hand-written encoder instead?
         # Autocast is per thread, and BertEncoder runs a lone question on a thread of its
-        # own (index/encoder.py), so its questions stay in float32 here.
+        # own (index/vectors/torch_bert.py), so its questions stay in float32 here.
         bert = variants["BertEncoder"]
         variants["BertEncoder + bf16 autocast (extra)"] = lambda texts: _under(bf16_autocast, bert, texts)
     else:
@@ -353,11 +353,11 @@ def agreement(variants, texts):
 COLD = {
     "python -c pass (interpreter only)": "pass",
     "BertEncoder": (
-        "from pathlib import Path; from index.encoder import BertEncoder; "
+        "from pathlib import Path; from index.vectors.torch_bert import BertEncoder; "
         "BertEncoder(Path({path!r})).encode([{q!r}])"
     ),
-    "Embedder (index.embedding, the rag ask path)": (
-        "from index.embedding import load_embedder; load_embedder({path!r}).embed_query({q!r})"
+    "Embedder (index.vectors.embedder, the rag ask path)": (
+        "from index.vectors.embedder import load_embedder; load_embedder({path!r}).embed_query({q!r})"
     ),
     "SentenceTransformer torch": (
         "from sentence_transformers import SentenceTransformer; "

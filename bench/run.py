@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from index import IndexConfig, check_index, ingest, open_index  # noqa: E402
 from index.catalog import NewChunk  # noqa: E402
 from index.chunking import sentence_spans  # noqa: E402
-from index.embedding import SENTENCE_DTYPE, SentenceVectors, load_embedder  # noqa: E402
+from index.vectors.embedder import SENTENCE_DTYPE, SentenceVectors, load_embedder  # noqa: E402
 from index.formats import Document  # noqa: E402
 from index.store import writing  # noqa: E402
 from rag import Pipeline, Settings  # noqa: E402

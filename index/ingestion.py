@@ -16,7 +16,7 @@ from index.catalog import NewChunk
 from index.chunking import Chunk, chunk_document
 from index.config import IndexConfig
 from index.discovery import discover
-from index.embedding import Embedder, load_embedder
+from index.vectors.embedder import Embedder, load_embedder
 from index.errors import NotADocument
 from index.formats import Document, LoadError, load
 from index.store import Index, writing

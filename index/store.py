@@ -32,7 +32,7 @@ from index.errors import (
     VectorStoreError,
     VectorStoreUnavailable,
 )
-from index.vectors import VectorBackend, VectorStore, connect
+from index.vectors.store import VectorBackend, VectorStore, connect
 
 # Ids read back from the store on every writer open: with the counts, a cheap check that
 # the store is the one the catalog expects (a full check is `rag check`).
@@ -425,7 +425,7 @@ def _collections_of(backend: VectorBackend, generation: str) -> list[str]:
 
 
 def _default_embedder(model: str | None = None):
-    from index.embedding import load_embedder
+    from index.vectors.embedder import load_embedder
 
     return load_embedder(model)
 
@@ -435,12 +435,12 @@ def open_catalogs(config: IndexConfig) -> Catalogs:
     files under its home (psycopg is imported only then)."""
     if config.database_url:
         try:
-            from index.catalog_postgres import postgres_catalogs
+            from index.catalog.postgres import postgres_catalogs
         except ImportError as exc:
             raise StoreError(f"RAG_DATABASE_URL needs psycopg, which is not installed ({exc.name}): "
                              "pip install 'rag-chat[postgres]'") from exc
         return postgres_catalogs(config.database_url, config.database_prefix)
-    from index.catalog_sqlite import SqliteCatalogs
+    from index.catalog.sqlite import SqliteCatalogs
 
     return SqliteCatalogs(config.home)
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 
 from index import Index, IngestReport, ingest, open_index, remove
-from index.embedding import load_embedder
+from index.vectors.embedder import load_embedder
 from rag.answer import Answer, Draft, TextDelta
 from rag.answerers import Answerer, Answerers
 from rag.errors import NoIndexError, QuestionError

@@ -89,7 +89,7 @@ def browser(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def embedder():
-    from index.embedding import load_embedder
+    from index.vectors.embedder import load_embedder
 
     return load_embedder()
 

@@ -14,7 +14,7 @@ import pytest
 
 from index import IndexBusyError, IndexConfig, NeedsMigrationError, check_index, ingest, load, open_index, remove
 from index.catalog import NewChunk
-from index.embedding import SentenceVectors
+from index.vectors.embedder import SentenceVectors
 from index.failpoints import VARIABLE
 from index.store import open_catalogs, writing
 

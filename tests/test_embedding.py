@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.bert import NumpyBertEncoder, UnsupportedModel
-from index.embedding import Embedder, default_model_path
-from index.encoder import BertEncoder
+from index.vectors.numpy_bert import NumpyBertEncoder, UnsupportedModel
+from index.vectors.embedder import Embedder, default_model_path
+from index.vectors.torch_bert import BertEncoder
 
 TEXTS = [
     "Who founded DeepSeek?",

@@ -34,7 +34,7 @@ from index import (
     open_index,
 )
 from index.chunking import chunk_document
-from index.embedding import DEFAULT_MODEL_NAME, default_model_path
+from index.vectors.embedder import DEFAULT_MODEL_NAME, default_model_path
 from index.store import current_generation, writing
 
 

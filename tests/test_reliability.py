@@ -283,7 +283,7 @@ def test_fifty_megabyte_text_file_loads_and_chunks_in_bounded_memory(tmp_path):
         "import resource, sys\n"
         "from index import load\n"
         "from index.chunking import chunk_document\n"
-        "from index.embedding import load_embedder\n"
+        "from index.vectors.embedder import load_embedder\n"
         "e = load_embedder()\n"
         f"d = load({str(big)!r})\n"
         "chunks = chunk_document(d, e.tokenizer, e.max_tokens)\n"

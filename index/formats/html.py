@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 
 from index.errors import NotADocument
 from index.formats.base import Section
@@ -146,6 +147,8 @@ def page_text(markup: str, with_title: bool = True) -> HtmlText:
     False or the text begins with it); all its visible text, with a note saying so, when
     no main text is found. Raises NotADocument for a page of links."""
     root = parse(markup)
+    if not _words(root):
+        return HtmlText(_streamed_text(markup), notes=[NO_MAIN_TEXT])
     title = _title(root) if with_title else ""
     area = main_area(root, markup)
     notes = []
@@ -156,6 +159,42 @@ def page_text(markup: str, with_title: bool = True) -> HtmlText:
     text = area_text(area, title)
     text.notes = notes
     return text
+
+
+class _VisibleText(HTMLParser):
+    """The text outside invisible elements, read as a stream of tags: no tree, so no depth."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.hidden = 0
+        self.blocks: list[str] = [""]
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in _INVISIBLE_TAGS:
+            self.hidden += 1
+        if tag in _BLOCK_TAGS or tag in _HEADINGS:
+            self.blocks.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _INVISIBLE_TAGS and self.hidden:
+            self.hidden -= 1
+        if tag in _BLOCK_TAGS or tag in _HEADINGS:
+            self.blocks.append("")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.blocks[-1] += data
+
+
+def _streamed_text(markup: str) -> str:
+    """All visible text of a page lxml gives no text for: libxml2 stops building the tree
+    past 256 nested elements (2,048 with huge_tree), and a page 3,000 <div>s deep came back
+    empty; Python's own tokenizer keeps no tree and reads it whole."""
+    reader = _VisibleText()
+    reader.feed(markup)
+    reader.close()
+    blocks = (_SPACES.sub(" ", block).strip() for block in reader.blocks)
+    return "\n\n".join(block for block in blocks if block)
 
 
 def main_area(root, markup: str):

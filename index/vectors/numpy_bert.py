@@ -5,7 +5,7 @@ A question is embedded before anything else can happen, and a cold `rag ask` pai
 of it importing torch (cProfile). One short text's forward pass is a few small matrix
 products: numpy does it as fast as torch on one core (10 ms for a 16-token question, both),
 so questions, claims and the odd unstored sentence never import torch. Batches (ingest) run
-on torch (index/encoder.py): padded batches, fused attention and both cores. Both compute the
+on torch (index/vectors/torch_bert.py): padded batches, fused attention and both cores. Both compute the
 same thing from the same files; tests/test_embedding.py holds them to float precision.
 """
 

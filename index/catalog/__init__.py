@@ -10,9 +10,9 @@ bumps the `changes` counter, so a reader in another process (or on another host)
 catch up.
 
 Two backends run the SQL written here ("?" placeholders, the column "end" quoted): SQLite,
-one file per generation under RAG_HOME, the embedded default (index/catalog_sqlite.py), and
+one file per generation under RAG_HOME, the embedded default (index/catalog/sqlite.py), and
 PostgreSQL, one schema per generation in the database RAG_DATABASE_URL names, which replicas
-on several hosts share (index/catalog_postgres.py). Each supplies its connections, its
+on several hosts share (index/catalog/postgres.py). Each supplies its connections, its
 tables, and its keyword index; `Catalogs` is where a backend keeps its generations, which
 one is live, and the write lock.
 """
@@ -29,7 +29,7 @@ from typing import Protocol
 import numpy as np
 
 from index import failpoints
-from index.embedding import SENTENCE_DTYPE, SentenceVectors
+from index.vectors.embedder import SENTENCE_DTYPE, SentenceVectors
 from index.errors import NeedsMigrationError
 
 # float32, not float16: float16 halves the vectors' share of the file but a vector re-added

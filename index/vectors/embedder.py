@@ -58,7 +58,7 @@ class Embedder:
     """Normalized embeddings from one sentence-transformers model folder.
 
     On a CPU, a mean-pooled BERT (the packaged MiniLM is one) runs on the torch-only
-    `BertEncoder` for batches, and on numpy alone (`index.bert`) for a few short texts, a
+    `BertEncoder` for batches, and on numpy alone (`index.vectors.numpy_bert`) for a few short texts, a
     question above all. Both are kept for starting fast, not for running fast: a fresh
     process embedded its first question in 1.4 s through torch against 5.75 s through
     sentence-transformers (4.1x; no transformers import), and numpy spares it torch's 1.6 s
@@ -96,7 +96,7 @@ class Embedder:
     @functools.cached_property
     def _few(self):
         """The numpy encoder for a few short texts, when it implements this model."""
-        from index.bert import NumpyBertEncoder, UnsupportedModel
+        from index.vectors.numpy_bert import NumpyBertEncoder, UnsupportedModel
 
         try:
             return NumpyBertEncoder(self.path)
@@ -108,8 +108,8 @@ class Embedder:
         """The torch-only encoder, when it implements this model on this machine."""
         import torch  # here, not at the top: see the class docstring
 
-        from index.bert import UnsupportedModel
-        from index.encoder import BertEncoder
+        from index.vectors.numpy_bert import UnsupportedModel
+        from index.vectors.torch_bert import BertEncoder
 
         if torch.cuda.is_available():
             return None
@@ -160,7 +160,7 @@ class Embedder:
         """Sizes chunks: the folder's tokenizer.json read by `tokenizers` alone, as the
         encoders read it. Through sentence-transformers it cost a cold `rag ingest` ~5 s of
         transformers imports (cProfile); tests/test_chunking.py checks the counts against it.
-        The encoders share another reading of the file (index/bert.py): they truncate at the
+        The encoders share another reading of the file (index/vectors/numpy_bert.py): they truncate at the
         model's window and this counts past it, and a tokenizer has one setting at a time
         for every thread using it; a second parse costs ~20 ms once per process."""
         from tokenizers import Tokenizer

@@ -6,8 +6,8 @@ model folder (tokenizer.json, config.json, model.safetensors) with `tokenizers`,
 `safetensors` and torch alone, and batches by token budget. Its vectors equal
 sentence-transformers' to float precision (tests/test_embedding.py). It also pools vectors
 of spans (a chunk's sentences) from the same forward pass. Imported when a batch is first
-embedded (index/embedding.py), so torch's ~1.6 s import is paid only then; a few short
-texts run on numpy (index/bert.py).
+embedded (index/vectors/embedder.py), so torch's ~1.6 s import is paid only then; a few short
+texts run on numpy (index/vectors/numpy_bert.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from index.bert import BertFolder, is_dense
+from index.vectors.numpy_bert import BertFolder, is_dense
 
 # Padded tokens per forward pass. Texts go in sorted by length, so a batch holds texts of
 # similar length and little compute goes to padding; small batches keep attention in cache.
