@@ -155,6 +155,11 @@ class Index:
         """The chunks the catalog holds of these vector ids (what both searches return)."""
         return self.catalog.chunks_by_vector(vector_ids)
 
+    def copies(self, text_hashes: list[str], limit: int) -> list[StoredChunk]:
+        """Chunks of these text hashes under any path (copies of a text), those of the
+        shortest documents first, at most `limit`."""
+        return self.catalog.copies(text_hashes, limit) if text_hashes else []
+
     def sentence_vectors(self, spans: list[tuple[str, int, int]]) -> dict[tuple[str, int, int], np.ndarray]:
         """Stored vectors of the sentences inside these (source, start, end) spans, by each
         sentence's (source, start, end); sentences indexed without one are missing."""
