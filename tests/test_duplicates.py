@@ -6,7 +6,6 @@ exactly (tests check this precondition, not the chunker)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -22,24 +21,25 @@ FACTS = {
     "logging": "Log files rotate when they reach forty megabytes, and the oldest of nine files is deleted.",
     "proxy": "The proxy forwards requests to port 8443 and retries a failed upstream three times.",
     "quota": "Each user may store twenty gigabytes before the quota blocks new uploads.",
-    "queue": "The queue starts waiting jobs every thirty seconds, oldest first, and never runs more than eight at once.",
+    "queue": ("The queue starts waiting jobs every thirty seconds, oldest first, and never runs more than eight"
+              " at once."),
 }
 # Long enough that a chapter (~240 tokens) and the next one's first sentence never share a
 # chunk, and its last sentence (43 tokens) is too long to overlap into the next chunk.
 BODY = [
-    "This chapter about the {t} explains how the {t} of the server behaves in normal operation, how an "
-    "operator inspects the {t} from the command line, and what the {t} writes to its log file.",
-    "When the {t} misbehaves, the operator first reads the {t} section of the status page, then compares "
-    "the {t} settings with the defaults listed in the reference tables of this manual.",
-    "Changes to the {t} take effect after a reload, and the server refuses a {t} configuration that it "
-    "cannot parse, naming the offending line and the setting it expected there instead.",
-    "Older releases handled the {t} differently, so administrators upgrading a cluster should read the "
-    "notes about the {t} in the upgrade chapter before they restart any of the machines.",
-    "Questions about the {t} that this chapter leaves open are answered in the frequently asked "
-    "questions, where the maintainers collect what users reported about the {t} over the years.",
-    "Finally, the appendix of this manual lists every setting of the {t} with its type, its default value, "
-    "the release that introduced it, and an example taken from a production configuration that the "
-    "maintainers reviewed and tested.",
+    ("This chapter about the {t} explains how the {t} of the server behaves in normal operation, how an "
+     "operator inspects the {t} from the command line, and what the {t} writes to its log file."),
+    ("When the {t} misbehaves, the operator first reads the {t} section of the status page, then compares "
+     "the {t} settings with the defaults listed in the reference tables of this manual."),
+    ("Changes to the {t} take effect after a reload, and the server refuses a {t} configuration that it "
+     "cannot parse, naming the offending line and the setting it expected there instead."),
+    ("Older releases handled the {t} differently, so administrators upgrading a cluster should read the "
+     "notes about the {t} in the upgrade chapter before they restart any of the machines."),
+    ("Questions about the {t} that this chapter leaves open are answered in the frequently asked "
+     "questions, where the maintainers collect what users reported about the {t} over the years."),
+    ("Finally, the appendix of this manual lists every setting of the {t} with its type, its default value, "
+     "the release that introduced it, and an example taken from a production configuration that the "
+     "maintainers reviewed and tested."),
 ]
 EDITIONS = ["old/v1", "old/v2", "old/v3"]
 BACKUP_QUESTION = "How many backup archives are kept on disk?"
@@ -184,7 +184,8 @@ def test_removing_the_cited_copy_leaves_the_text_answerable_from_another(tmp_pat
     # The shallowest remaining chapter-sized copy; the print page gathers six chapters.
     assert answer.passages[0].source == str(site / "old" / "v1" / "guide" / "backup.txt")
     assert "fourteen archives" in answer.passages[0].text
-    assert healthy(home)
+    repair = check_index(IndexConfig(home), repair=True)
+    assert repair.healthy and not repair.repaired
 
 
 def test_more_identical_copies_than_the_check_looks_at_are_healthy(tmp_path, home):
@@ -197,4 +198,5 @@ def test_more_identical_copies_than_the_check_looks_at_are_healthy(tmp_path, hom
     report = ingest([folder], IndexConfig(home))
     assert report.chunks_embedded == 1
     assert healthy(home)
-    assert healthy(home)  # and again after nothing changed
+    repair = check_index(IndexConfig(home), repair=True)
+    assert repair.healthy and not repair.repaired
