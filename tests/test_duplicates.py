@@ -200,3 +200,16 @@ def test_more_identical_copies_than_the_check_looks_at_are_healthy(tmp_path, hom
     assert healthy(home)
     repair = check_index(IndexConfig(home), repair=True)
     assert repair.healthy and not repair.repaired
+
+
+def test_copies_are_read_from_the_catalog_shortest_documents_first(tmp_path, index_config):
+    site = write_site(tmp_path / "site")
+    ingest([site], index_config)
+    with open_index(index_config) as index:
+        backup = index.catalog.chunk_ids([str(site / "guide" / "backup.txt")])
+        text_hash = index.catalog.chunks(backup)[backup[0]].text_hash
+        copies = index.copies([text_hash], limit=5)
+    chapters = sorted(str(folder / "guide" / "backup.txt") for folder in [site, *(site / e for e in EDITIONS)])
+    assert [c.source for c in copies] == [*chapters, str(site / "old" / "v1" / "print.txt")]
+    assert [c.document_chunks for c in copies] == [1, 1, 1, 1, len(FACTS)]
+    assert {c.text for c in copies} == {chapter("backup")}
