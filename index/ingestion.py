@@ -179,4 +179,3 @@ def _chunk_id(document: Document, chunk: Chunk) -> str:
     """Stable per (source, content version, position): a new version gets new ids."""
     source_hash = hashlib.sha256(document.source.encode()).hexdigest()[:16]
     return f"{source_hash}-{document.sha256[:16]}-{chunk.index}"
-
