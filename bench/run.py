@@ -136,8 +136,8 @@ def real_chunks(folder: Path) -> tuple[list, np.ndarray, list[SentenceVectors]]:
     with open_index(IndexConfig(folder / "base")) as index:
         ids, vectors = index.catalog.vectors(index.catalog.vector_ids())
         chunks = index.catalog.chunks_by_vector(ids)
-        stored = index.catalog.vectors_by_text_hash([_text_hash(chunks[i].text) for i in ids])
-    return [chunks[i] for i in ids], vectors, [stored[_text_hash(chunks[i].text)][1] for i in ids]
+        stored = index.catalog.vectors_by_text_hash([chunks[i].text_hash for i in ids])
+    return [chunks[i] for i in ids], vectors, [stored[chunks[i].text_hash][1] for i in ids]
 
 
 def scaled_index(home: Path, chunks, vectors: np.ndarray, sentences: list[SentenceVectors], total: int,

@@ -41,10 +41,14 @@ class TokenCounter:
         self._tokenizer.no_padding()
 
     def counts(self, texts: list[str]) -> list[int]:
-        return [len(e.ids) for e in self._tokenizer.encode_batch(texts, add_special_tokens=False)]
+        return [len(e.ids) for e in self.encode(texts)]
 
     def offsets(self, text: str) -> list[tuple[int, int]]:
         return self._tokenizer.encode(text, add_special_tokens=False).offsets
+
+    def encode(self, texts: list[str]) -> list:
+        """Each text's tokens as a `tokenizers.Encoding` (ids and character offsets)."""
+        return self._tokenizer.encode_batch(texts, add_special_tokens=False)
 
 
 @dataclass(frozen=True)

