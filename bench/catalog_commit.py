@@ -7,7 +7,6 @@ where every asked word is in most chunks: the hard case for keyword search.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import statistics
 import tempfile
@@ -19,8 +18,9 @@ import numpy as np
 
 from index import IndexConfig
 from index.catalog import NewChunk
-from index.formats import Document
+from index.formats import Document, document_version
 from index.store import writing
+from index.vectors.embedder import load_embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "seeds" / "deepseek-wake-up-call-market-reaction.txt"
@@ -33,17 +33,17 @@ QUESTIONS = ["How much market value did Nvidia lose?", "Who founded DeepSeek?",
 def documents() -> list[tuple[Document, list[NewChunk]]]:
     words = SEED.read_text().split()
     rng = np.random.default_rng(0)
+    embedder = load_embedder()  # its tokenizer keys chunks as ingest does; nothing is embedded
     made = []
     for d in range(DOCUMENTS):
         texts = [" ".join(rng.choice(words, WORDS_EACH)) for _ in range(CHUNKS_EACH)]
         text = " ".join(texts)
         chunks, start = [], 0
-        for c, chunk_text in enumerate(texts):
-            chunks.append(NewChunk(f"d{d}-{c}", c, start, start + len(chunk_text), None, chunk_text,
-                                   hashlib.sha256(chunk_text.encode()).hexdigest(),
+        for c, (chunk_text, key) in enumerate(zip(texts, embedder.input_keys(texts))):
+            chunks.append(NewChunk(f"d{d}-{c}", c, start, start + len(chunk_text), None, chunk_text, key,
                                    rng.standard_normal(384).astype(np.float32)))
             start += len(chunk_text) + 1
-        made.append((Document(f"doc{d}.txt", text, hashlib.sha256(text.encode()).hexdigest()), chunks))
+        made.append((Document(f"doc{d}.txt", text, document_version(text.encode())), chunks))
     return made
 
 

@@ -35,7 +35,7 @@ from index import IndexConfig, check_index, ingest, open_index  # noqa: E402
 from index.catalog import NewChunk  # noqa: E402
 from index.chunking import sentence_spans  # noqa: E402
 from index.vectors.embedder import SENTENCE_DTYPE, SentenceVectors, load_embedder  # noqa: E402
-from index.formats import Document  # noqa: E402
+from index.formats import Document, document_version  # noqa: E402
 from index.store import writing  # noqa: E402
 from rag import Pipeline, Settings  # noqa: E402
 from rag.answer import TextDelta  # noqa: E402
@@ -147,22 +147,23 @@ def scaled_index(home: Path, chunks, vectors: np.ndarray, sentences: list[Senten
     the original plus Gaussian noise (cosine ~0.93 to it), renormalized, and so are its
     sentence vectors (the original's, in turn, one per sentence of the variant)."""
     rng = np.random.default_rng(seed)
+    embedder = load_embedder()
     with writing(IndexConfig(home)) as index:
-        index.check_model(load_embedder(), claim=True)
+        index.check_model(embedder, claim=True)
         for start in range(0, total, 5000):
             rows = np.arange(start, min(total, start + 5000))
             base = vectors[rows % len(chunks)]
             is_variant = (rows >= len(chunks))[:, None]
             noisy = _noisy(base, is_variant * 0.02, rng)
+            texts = [chunks[i % len(chunks)].text if i < len(chunks) else _rotate(chunks[i % len(chunks)].text, i)
+                     for i in rows]
             batch = []
-            for i, vector in zip(rows, noisy):
+            # Keyed as ingest keys its chunks (what the model reads), so the scaled index's
+            # chunks reuse vectors exactly as ingested ones would.
+            for i, text, key, vector in zip(rows, texts, embedder.input_keys(texts), noisy):
                 n = i % len(chunks)
-                if i < len(chunks):
-                    text, pooled = chunks[n].text, sentences[n]
-                else:
-                    text = _rotate(chunks[n].text, i)
-                    pooled = _variant_sentences(text, sentences[n], rng)
-                batch.append(_synthetic_document(f"synthetic/{i}.txt", text, vector, pooled))
+                pooled = sentences[n] if i < len(chunks) else _variant_sentences(text, sentences[n], rng)
+                batch.append(_synthetic_document(f"synthetic/{i}.txt", text, key, vector, pooled))
             index.catalog.commit_documents(batch, [])
             index.apply_journal()
 
@@ -184,16 +185,11 @@ def _rotate(text: str, i: int) -> str:
     return ". ".join(sentences[k:] + sentences[:k])
 
 
-def _text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _synthetic_document(source: str, text: str, vector: np.ndarray,
+def _synthetic_document(source: str, text: str, key: str, vector: np.ndarray,
                         sentences: SentenceVectors) -> tuple[Document, list[NewChunk]]:
-    sha = _text_hash(text)
     chunk_id = hashlib.sha256(source.encode()).hexdigest()[:24]
-    document = Document(source=source, text=text, sha256=sha)
-    return document, [NewChunk(chunk_id, 0, 0, len(text), None, text, sha, vector, sentences)]
+    document = Document(source=source, text=text, sha256=document_version(text.encode()))
+    return document, [NewChunk(chunk_id, 0, 0, len(text), None, text, key, vector, sentences)]
 
 
 def disk_figures(home: Path, size: int) -> dict:
