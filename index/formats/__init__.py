@@ -9,6 +9,7 @@ pay for the PDF, Office, HTML or EPUB libraries. Each format lives in a module o
 from __future__ import annotations
 
 import hashlib
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,59 +76,29 @@ def _pdf(data: bytes, progress: bool) -> Reading:
     return Reading(text, pages=pages, sections=sections)
 
 
-def _docx(data: bytes, progress: bool) -> Reading:
-    from index.formats.office import docx_text
+def _lazy(module: str, function: str, *fields: str, decoded: bool = False) -> Reader:
+    """A reader that imports index.formats.<module> when first called and makes a Reading of
+    what <function> returns: the text, then `fields` in order. `decoded`: the function takes
+    the file as text (its encoding detected), not bytes."""
 
-    text, sections = docx_text(data)
-    return Reading(text, sections=sections)
+    def read(data: bytes, progress: bool) -> Reading:
+        read_format = getattr(importlib.import_module(f"index.formats.{module}"), function)
+        text, *rest = read_format(decode_text(data) if decoded else data)
+        return Reading(text, **dict(zip(fields, rest)))
 
-
-def _pptx(data: bytes, progress: bool) -> Reading:
-    from index.formats.office import slides
-
-    text, pages = slides(data)
-    return Reading(text, pages=pages)
-
-
-def _xlsx(data: bytes, progress: bool) -> Reading:
-    from index.formats.office import workbook
-
-    text, pages, rows = workbook(data)
-    return Reading(text, pages=pages, rows=rows)
-
-
-def _delimited(data: bytes, progress: bool) -> Reading:
-    from index.formats.office import delimited
-
-    text, rows = delimited(decode_text(data))
-    return Reading(text, rows=rows)
-
-
-def _notebook(data: bytes, progress: bool) -> Reading:
-    from index.formats.markup import notebook
-
-    text, pages = notebook(data)
-    return Reading(text, pages=pages)
-
-
-def _rst(data: bytes, progress: bool) -> Reading:
-    from index.formats.markup import restructured_text
-
-    text, sections = restructured_text(decode_text(data))
-    return Reading(text, sections=sections)
-
-
-def _epub(data: bytes, progress: bool) -> Reading:
-    from index.formats.markup import epub
-
-    text, pages = epub(data)
-    return Reading(text, pages=pages)
+    return read
 
 
 READERS: dict[str, Reader] = {
-    ".txt": _plain, ".md": _markdown, ".markdown": _markdown, ".html": _html, ".htm": _html,
-    ".pdf": _pdf, ".docx": _docx, ".pptx": _pptx, ".xlsx": _xlsx, ".csv": _delimited,
-    ".tsv": _delimited, ".ipynb": _notebook, ".rst": _rst, ".epub": _epub,
+    ".txt": _plain, ".md": _markdown, ".markdown": _markdown, ".html": _html, ".htm": _html, ".pdf": _pdf,
+    ".docx": _lazy("office", "docx_text", "sections"),
+    ".pptx": _lazy("office", "slides", "pages"),
+    ".xlsx": _lazy("office", "workbook", "pages", "rows"),
+    ".csv": _lazy("office", "delimited", "rows", decoded=True),
+    ".tsv": _lazy("office", "delimited", "rows", decoded=True),
+    ".ipynb": _lazy("markup", "notebook", "pages"),
+    ".rst": _lazy("markup", "restructured_text", "sections", decoded=True),
+    ".epub": _lazy("markup", "epub", "pages"),
     **{suffix: _plain for suffix in CODE_SUFFIXES + CONFIG_SUFFIXES},
 }
 
