@@ -72,13 +72,14 @@ def pydocs_site(out: Path) -> Path:
 def pydocs_pages(site: Path) -> set[str]:
     """The content pages of a Python docs site (full or subset), relative paths: every .html
     outside _static/_sources/_images/_downloads, less the generated pages of links (the indexes
-    genindex*.html and py-modindex.html, search.html), which hold no prose to answer from."""
+    genindex*.html and py-modindex.html, the whole-site table of contents contents.html,
+    search.html), which hold no prose to answer from."""
     return {rel for rel in _relative_files(site, "*.html")
             if not rel.startswith("_") and Path(rel).name not in PYDOCS_LINK_PAGES
             and not Path(rel).name.startswith("genindex")}
 
 
-PYDOCS_LINK_PAGES = {"search.html", "py-modindex.html"}
+PYDOCS_LINK_PAGES = {"search.html", "py-modindex.html", "contents.html"}
 
 
 def pydocs_link_pages(site: Path) -> set[str]:
