@@ -109,11 +109,22 @@ nav:
 def mkdocs_site(out: Path) -> Path:
     """pip's Markdown topics built by MkDocs with the Material theme into out/site (sources in
     out/src). Returns the built site."""
-    source = require(PIP_TOPICS)
     docs = out / "src" / "docs"
+    chapters = [(name, text) for name, text in pip_topics(docs) if name != "index.md"]
+    (docs / "print_page.md").write_text("\n\n".join(text for _, text in chapters), encoding="utf-8")
+    nav = ["  - index.md", *(f"  - {name}" for name, _ in chapters), "  - Print all: print_page.md"]
+    (out / "src" / "mkdocs.yml").write_text(MKDOCS_YML.format(nav="\n".join(nav)), encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--quiet", "--clean", "-f",
+                    str(out / "src" / "mkdocs.yml"), "-d", str(out / "site")], check=True,
+                   env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})  # Material's end-of-life notice
+    return out / "site"
+
+
+def pip_topics(docs: Path) -> list[tuple[str, str]]:
+    """pip's Markdown topics written to `docs` (Debian gzips the longer ones): (name, text) each."""
+    written = []
     docs.mkdir(parents=True, exist_ok=True)
-    chapters = []
-    for path in sorted(source.iterdir()):
+    for path in sorted(require(PIP_TOPICS).iterdir()):
         if path.name.endswith(".md.gz"):
             text = gzip.decompress(path.read_bytes()).decode("utf-8")
         elif path.suffix == ".md":
@@ -122,15 +133,8 @@ def mkdocs_site(out: Path) -> Path:
             continue
         name = path.name.removesuffix(".gz")
         (docs / name).write_text(text, encoding="utf-8")
-        if name != "index.md":
-            chapters.append((name, text))
-    (docs / "print_page.md").write_text("\n\n".join(text for _, text in chapters), encoding="utf-8")
-    nav = ["  - index.md", *(f"  - {name}" for name, _ in chapters), "  - Print all: print_page.md"]
-    (out / "src" / "mkdocs.yml").write_text(MKDOCS_YML.format(nav="\n".join(nav)), encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "mkdocs", "build", "--quiet", "--clean", "-f",
-                    str(out / "src" / "mkdocs.yml"), "-d", str(out / "site")], check=True,
-                   env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})  # Material's end-of-life notice
-    return out / "site"
+        written.append((name, text))
+    return written
 
 
 def mkdocs_pages(site: Path) -> set[str]:
@@ -143,11 +147,7 @@ def mkdocs_pages(site: Path) -> set[str]:
 def clone(out: Path) -> Path:
     """A repository as cloned and worked in: its documents and sources, and its tools' leftovers."""
     out.mkdir(parents=True, exist_ok=True)
-    mkdocs_source = out.parent / "_clone-docs"
-    mkdocs_site(mkdocs_source)
-    shutil.copytree(mkdocs_source / "src" / "docs", out / "docs", dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("print_page.md"))
-    shutil.rmtree(mkdocs_source)
+    pip_topics(out / "docs")
     (out / "README.md").write_text((out / "docs" / "index.md").read_text(encoding="utf-8"), encoding="utf-8")
     filelock = _package_folder("filelock")
     shutil.copytree(filelock, out / "src" / "filelock", dirs_exist_ok=True,
