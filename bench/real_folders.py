@@ -105,13 +105,14 @@ def junk_figures(folder: Path, documents: set[str], home: Path) -> dict:
     questions = pydocs_questions(folder, QUESTIONS)
     retriever = Pipeline(Settings(home=home, answerer="extractive")).retriever()
     kinds = Counter()
-    first_from_junk = 0
+    first_from_junk = retrieved = 0
     for question in questions:
         passages = retriever.passages(question)
+        retrieved += len(passages)
         sources = [_relative(folder, p.source) for p in passages]
         kinds.update(_kind(rel) for rel in sources if rel not in documents)
         first_from_junk += bool(sources) and sources[0] not in documents
-    return {"questions": len(questions), "k": retriever.k, "passages": len(questions) * retriever.k,
+    return {"questions": len(questions), "k": retriever.k, "passages": retrieved,
             "from_junk": sum(kinds.values()), "by_kind": dict(kinds), "top_passage_from_junk": first_from_junk}
 
 
