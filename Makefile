@@ -6,6 +6,11 @@ BIN := $(VENV)/bin
 # installed when missing, like Chromium below.
 TESSERACT = command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx eng \
 	|| (apt-get update && apt-get install -y tesseract-ocr tesseract-ocr-eng)
+# The dev corpora of real documentation sites (bench/corpora.py, tests/test_corpora.py):
+# Debian's Sphinx build of the Python docs, PostgreSQL's DocBook HTML, pip's Markdown guide.
+DOC_CORPORA = test -d /usr/share/doc/python3.11/html && test -d /usr/share/doc/postgresql-doc-15/html \
+	&& test -d /usr/share/doc/python3-pip/html \
+	|| (apt-get update && apt-get install -y python3-doc postgresql-doc-15 python3-pip)
 EXTRAS ?= test,local,ui,bench,postgres,docs
 
 .PHONY: run index test test-fast soak bench docs install clean
@@ -37,6 +42,7 @@ test: install
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null \
 		|| (apt-get update && apt-get install -y chromium chromium-driver)
 	$(TESSERACT)
+	$(DOC_CORPORA)
 	# The catalog suite and the replica tests start Debian's PostgreSQL (initdb in a temporary folder).
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 		|| (apt-get update && apt-get install -y postgresql)
@@ -54,6 +60,7 @@ soak: install
 
 # Benchmarks against baselines measured in the same run; FULL=1 adds the 100k-chunk runs.
 bench: install
+	$(DOC_CORPORA)
 	$(BIN)/python bench/run.py $(if $(FULL),--full,)
 
 # docs/ as a site in site/ (MkDocs, Material theme); strict: a broken link fails the build.

@@ -30,6 +30,8 @@ FOLDER_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("build output", ("build/", "dist/", "target/", "_build/")),
     ("cache", ("__pycache__/", ".pytest_cache/", ".mypy_cache/", ".tox/")),
     ("Sphinx copies of page sources", ("_sources/",)),
+    # Files a page links for download, mostly what it already shows (literalinclude).
+    ("Sphinx copies of downloadable files", ("_downloads/",)),
     ("site assets", ("_static/",)),
 )
 FILE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -40,6 +42,7 @@ FILE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
                       "*.tif", "*.tiff", "*.avif")),
     ("generated: minified", ("*.min.js", "*.min.mjs", "*.min.css")),
     ("generated: source map", ("*.map",)),
+    ("generated: sitemap", ("sitemap.xml", "sitemap.xml.gz")),
     ("generated: search index", ("searchindex.js", "searchindex.json", "**/search/search_index.json",
                                  "*.lunr*", "lunr-index.json", "search-index.json")),
     ("lock file", ("*.lock", "package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "go.sum",
