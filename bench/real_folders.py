@@ -25,13 +25,12 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-from bs4 import BeautifulSoup
-
 import corpora
+import lxml.html
 from run import RESULTS, ROOT, scratch, timed
 
 from index import IndexConfig, ingest, open_index
-from index.embedding import load_embedder
+from index.vectors.embedder import load_embedder
 from rag import Pipeline, Settings
 
 QUESTIONS = 100
@@ -122,9 +121,9 @@ def pydocs_questions(site: Path, total: int) -> list[str]:
     gold = [json.loads(line)["question"] for line in (ROOT / "tests/data/python_docs_gold.jsonl").open()]
     headings = []
     for page in sorted((site / "tutorial").glob("*.html")):
-        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "lxml")
-        for heading in soup.select("div.body h2, div.body h3"):
-            title = re.sub(r"^[\d.]+\s*|¶$", "", heading.get_text(" ", strip=True)).strip()
+        root = lxml.html.document_fromstring(page.read_text(encoding="utf-8"))
+        for heading in root.xpath("//div[@class='body']//h2 | //div[@class='body']//h3"):
+            title = re.sub(r"^[\d.]+\s*|¶$", "", " ".join(heading.text_content().split())).strip()
             if title:
                 headings.append(f"What does the tutorial explain about {title}?")
     wanted = max(0, total - len(gold))
