@@ -8,7 +8,7 @@ TESSERACT = command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/nul
 	|| (apt-get update && apt-get install -y tesseract-ocr tesseract-ocr-eng)
 EXTRAS ?= test,local,ui,bench,postgres
 
-.PHONY: run index test test-fast soak bench install clean
+.PHONY: run index test test-fast soak bench train-reader install clean
 
 # Reinstall when the dependency list changes; constraints.txt pins what was tested
 # (torch 2.13.0 CPU: an unpinned torch pulls a multi-GB CUDA build).
@@ -54,6 +54,11 @@ soak: install
 # Benchmarks against baselines measured in the same run; FULL=1 adds the 100k-chunk runs.
 bench: install
 	$(BIN)/python bench/run.py $(if $(FULL),--full,)
+
+# Retrain the reader (rag/reader.py) from ../shared/train/squad2 with a fixed seed, niced (the
+# cores are shared); writes rag/data/reader/ (weights and MODEL_CARD.md).
+train-reader: install
+	nice -n 10 $(BIN)/python bench/train_reader.py
 
 clean:
 	rm -rf $(VENV) .rag
