@@ -13,7 +13,7 @@ DOC_CORPORA = test -d /usr/share/doc/python3.11/html && test -d /usr/share/doc/p
 	|| (apt-get update && apt-get install -y python3-doc postgresql-doc-15 python3-pip)
 EXTRAS ?= test,local,ui,bench,postgres,docs
 
-.PHONY: run index test test-fast soak bench docs install clean
+.PHONY: run index test test-fast soak bench docs train-reader install clean
 
 # Reinstall when the dependency list changes; constraints.txt pins what was tested
 # (torch 2.13.0 CPU: an unpinned torch pulls a multi-GB CUDA build).
@@ -66,6 +66,11 @@ bench: install
 # docs/ as a site in site/ (MkDocs, Material theme); strict: a broken link fails the build.
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# Retrain the reader (rag/reader.py) from ../shared/train/squad2 with a fixed seed, niced (the
+# cores are shared); writes rag/data/reader/ (weights and MODEL_CARD.md).
+train-reader: install
+	nice -n 10 $(BIN)/python bench/train_reader.py
 
 clean:
 	rm -rf $(VENV) .rag site

@@ -1,0 +1,65 @@
+"""The shipped reader (rag/reader.py): its weights are the ones the model card describes, and
+it reads a few clear cases right, with exact offsets. Nothing is trained here."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.errors import ModelError
+from rag.reader import WEIGHTS, Reader, base_folder, file_sha256, weights_metadata
+
+# rag/data/reader/MODEL_CARD.md gives the same hash and the command that wrote the file.
+SHIPPED_SHA256 = "f08050486e19785a9727d7d493789741ee46a60a41d5f03d4e5c32663d6b57b5"
+
+TOWER = ("The Eiffel Tower is a wrought-iron lattice tower in Paris, France. It was designed by the "
+         "engineering company of Gustave Eiffel and completed in 1889 for the World's Fair.")
+FILLER = "The river flooded the lower town in the spring, and the mills stood idle for weeks. "
+
+
+@pytest.fixture(scope="module")
+def reader() -> Reader:
+    return Reader.load()
+
+
+def test_the_shipped_weights_are_those_of_the_model_card():
+    assert file_sha256(WEIGHTS) == SHIPPED_SHA256
+
+
+def test_the_weights_were_trained_over_the_packaged_base():
+    assert weights_metadata()["base_sha256"] == file_sha256(base_folder() / "model.safetensors")
+
+
+def test_a_clear_answer_gets_its_span_with_exact_offsets(reader):
+    reading = reader.read("When was the Eiffel Tower completed?", [TOWER])[0]
+    assert reading.probability > 0.5
+    assert TOWER[reading.start : reading.end] == "1889"
+
+
+def test_a_passage_that_does_not_answer_gets_a_low_probability_and_no_span(reader):
+    reading = reader.read("How many people live in Tokyo?", [TOWER])[0]
+    assert reading.probability < 0.5
+    assert (reading.start, reading.end) == (0, 0)
+
+
+def test_an_answer_beyond_the_first_window_is_found_in_a_later_one(reader):
+    passage = FILLER * 30 + TOWER  # ~600 tokens: three windows of 256
+    reading = reader.read("When was the Eiffel Tower completed?", [passage])[0]
+    assert passage[reading.start : reading.end] == "1889"
+
+
+def test_a_batch_reads_each_passage_as_it_is_read_alone(reader):
+    question = "Who designed the Eiffel Tower?"
+    passages = [TOWER, FILLER * 30 + TOWER, FILLER]
+    together = reader.read(question, passages)
+    alone = [reader.read(question, [passage])[0] for passage in passages]
+    assert [(r.start, r.end) for r in together] == [(r.start, r.end) for r in alone]
+    assert [r.probability for r in together] == pytest.approx([r.probability for r in alone], abs=1e-5)
+
+
+def test_no_passages_no_readings(reader):
+    assert reader.read("When was the Eiffel Tower completed?", []) == []
+
+
+def test_missing_weights_are_a_clear_error(tmp_path):
+    with pytest.raises(ModelError, match="make train-reader"):
+        Reader.load(tmp_path / "reader.safetensors")
