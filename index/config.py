@@ -14,6 +14,7 @@ class IndexConfig:
     chroma_port: int = 8000
     database_url: str | None = None  # a PostgreSQL catalog; None: SQLite files under `home`
     database_prefix: str = "rag"  # the index's names in that database: several indexes can share one
+    embed_precision: str = "auto"  # auto | bf16 | float32: index/vectors/precision.py
 
     def __post_init__(self):
         object.__setattr__(self, "home", Path(self.home))

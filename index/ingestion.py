@@ -64,7 +64,7 @@ def ingest(
     report.skipped += [asdict(item) for item in found.skipped]
     report.warnings += found.warnings
     not_documents: list[dict] = []
-    embedder = load_embedder(config.embed_model)
+    embedder = load_embedder(config.embed_model, config.embed_precision)
     with writing(config, rebuild, lambda: embedder, progress) as index:
         index.check_model(embedder, claim=True)
         known = index.catalog.documents()

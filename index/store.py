@@ -433,10 +433,10 @@ def _collections_of(backend: VectorBackend, generation: str) -> list[str]:
     return [n for n in backend.names() if n == legacy or n.startswith(legacy + "-")]
 
 
-def _default_embedder(model: str | None = None):
+def _default_embedder(model: str | None = None, precision: str = "auto"):
     from index.vectors.embedder import load_embedder
 
-    return load_embedder(model)
+    return load_embedder(model, precision)
 
 
 def open_catalogs(config: IndexConfig) -> Catalogs:
@@ -476,7 +476,7 @@ def check_index(config: IndexConfig, *, repair: bool = False, progress: bool = F
     if repair:
         with writing(config, progress=progress, prepare=False) as index:
             return index.repair(full=True, progress=progress,
-                                embedder=lambda: _default_embedder(config.embed_model))
+                                embedder=lambda: _default_embedder(config.embed_model, config.embed_precision))
     with catalogs.lock(), open_index(config) as index:
         return index.check(full=True, progress=progress)
 

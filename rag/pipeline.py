@@ -38,7 +38,7 @@ class Pipeline:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.embedder = load_embedder(settings.embed_model)
+        self.embedder = load_embedder(settings.embed_model, settings.embed_precision)
         self.answerers = Answerers(settings, self.embedder, self._stored_sentence_vectors)
         self._index = None
         self._index_lock = threading.Lock()

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded")
     chroma_port: int = Field(8000, description="Chroma server port")
     embed_model: str | None = Field(None, description="sentence-transformers model folder")
+    embed_precision: Literal["auto", "bf16", "float32"] = Field(
+        "auto", description="Float of batched embedding; auto: bf16 where the CPU has AVX512-BF16 or AMX, else float32",
+    )
     database_url: str | None = Field(
         None, pattern=r"^postgres(ql)?://",
         description="PostgreSQL for the catalog and keyword search, shared by replicas; unset = SQLite under RAG_HOME",
@@ -76,4 +79,4 @@ class Settings(BaseSettings):
     def index_config(self) -> IndexConfig:
         """What index/ is told: where the index is and what builds it."""
         return IndexConfig(self.home, self.embed_model, self.chroma_host, self.chroma_port, self.database_url,
-                           self.database_prefix)
+                           self.database_prefix, self.embed_precision)

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from index.vectors.numpy_bert import NumpyBertEncoder, UnsupportedModel
-from index.vectors.embedder import Embedder, default_model_path
+from index.vectors.embedder import Embedder, default_model_path, load_embedder
+from index.vectors.precision import resolve_precision
 from index.vectors.torch_bert import BertEncoder
 
 TEXTS = [
@@ -25,8 +26,15 @@ TEXTS = [
 ]
 
 
-def test_vectors_equal_sentence_transformers(embedder):
+@pytest.fixture(scope="module")
+def float32_embedder():
+    """Computes as sentence-transformers does by default, whatever the CPU."""
+    return load_embedder(precision="float32")
+
+
+def test_vectors_equal_sentence_transformers(float32_embedder):
     """Same vectors, in the same order, for short, empty, non-ASCII and over-long (truncated) texts."""
+    embedder = float32_embedder
     assert isinstance(embedder.embed.__self__, BertEncoder)  # the packaged model runs on it
     ours = embedder.embed(TEXTS)
     theirs = embedder.model.encode(TEXTS, normalize_embeddings=True)
@@ -50,12 +58,41 @@ def test_the_numpy_encoder_gives_sentence_transformers_vectors(embedder):
     assert np.abs(ours - theirs).max() < 1e-5
 
 
-def test_cached_embeddings_are_the_models(embedder):
+def test_cached_embeddings_are_the_models(float32_embedder):
     """Questions and sentences (embed_cached) are comparable with ingested chunks (embed)."""
+    embedder = float32_embedder
     cached = embedder.embed_cached(TEXTS[:3] + TEXTS[:1])
     assert np.abs(cached[:3] - embedder.embed(TEXTS[:3])).max() < 1e-6
     assert np.array_equal(cached[0], cached[3])
     assert embedder.embed_cached([]).shape == (0, 384)
+
+
+def test_bf16_vectors_agree_with_float32_ones(float32_embedder):
+    """Chunks embedded in bf16 are searched with float32 questions: the two must be the
+    same vectors to within what moves no ranking (cosine >= 0.999), sentences too."""
+    bf16 = load_embedder(precision="bf16")
+    assert bf16.precision == "bf16"
+    chunks, sentences = bf16.embed_chunks(TEXTS)
+    exact, exact_sentences = float32_embedder.embed_chunks(TEXTS)
+    assert np.einsum("ij,ij->i", chunks, exact).min() >= 0.999
+    assert np.allclose(np.linalg.norm(chunks, axis=1), 1, atol=1e-5)
+    ours = np.concatenate([s.vectors for s in sentences]).astype(np.float32)
+    theirs = np.concatenate([s.vectors for s in exact_sentences]).astype(np.float32)
+    pooled = np.linalg.norm(theirs, axis=1) > 0  # sentences past the model's window pool nothing
+    assert pooled.sum() > len(TEXTS)
+    assert np.einsum("ij,ij->i", ours, theirs)[pooled].min() >= 0.999
+
+
+@pytest.mark.parametrize("setting, flags, precision", [
+    ("auto", {"avx2", "avx512f", "avx512_bf16"}, "bf16"),
+    ("auto", {"avx2", "amx_tile", "amx_bf16"}, "bf16"),
+    ("auto", {"avx2", "avx512f"}, "float32"),
+    ("auto", set(), "float32"),
+    ("bf16", {"avx2"}, "bf16"),
+    ("float32", {"avx512_bf16", "amx_bf16"}, "float32"),
+])
+def test_precision_follows_the_setting_and_the_cpu_flags(setting, flags, precision):
+    assert resolve_precision(setting, flags) == precision
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +109,7 @@ def cls_pooled_model(tmp_path_factory) -> Path:
 def test_other_models_fall_back_to_sentence_transformers(cls_pooled_model):
     with pytest.raises(UnsupportedModel):
         BertEncoder(cls_pooled_model)
-    other = Embedder(str(cls_pooled_model))
+    other = Embedder(str(cls_pooled_model), precision="float32")
     cached = other.embed_cached(TEXTS[:2])
     assert np.abs(cached - other.model.encode(TEXTS[:2], normalize_embeddings=True)).max() < 1e-6
     # CLS pooling really gives other vectors: the fallback is not the mean-pooled encoder.

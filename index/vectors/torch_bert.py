@@ -28,8 +28,11 @@ BATCH_TOKENS = 1024
 
 
 class BertEncoder(BertFolder):
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, bf16: bool = False):
         super().__init__(folder)
+        # bf16 autocast: matrix products in bfloat16, norms, softmax and pooling in float32
+        # (index/vectors/precision.py says when).
+        self.bf16 = bf16
         # Views of the numpy encoder's arrays, not a second copy: a dense matrix stored
         # (in, out) is the (out, in) weight F.linear wants, transposed.
         self.weights = {name: torch.from_numpy(w).T if is_dense(name, w) else torch.from_numpy(w)
@@ -49,7 +52,9 @@ class BertEncoder(BertFolder):
         vectors = np.zeros((len(texts), self.dimension), np.float32)
         pooled = [np.zeros((len(s), self.dimension), np.float32) for s in spans]
         for batch in _batches(sorted(range(len(texts)), key=lambda i: len(token_ids[i])), token_ids):
-            hidden, mask = self._forward([token_ids[i] for i in batch])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+                hidden, mask = self._forward([token_ids[i] for i in batch])
+            hidden = hidden.float()  # a no-op in float32
             with torch.inference_mode():
                 vectors[batch] = _mean_pool(hidden, mask).numpy()
             for n, i in enumerate(batch):
