@@ -13,11 +13,11 @@ from tqdm import tqdm
 
 from index import failpoints
 from index.catalog import NewChunk
-from index.chunking import Chunk, chunk_document
+from index.chunking import Chunk
 from index.config import IndexConfig
 from index.discovery import discover
-from index.errors import NotADocument
-from index.formats import Document, LoadError, load
+from index.formats import Document
+from index.parsing import parse_all
 from index.vectors.embedder import Embedder, SentenceVectors, load_embedder
 from index.store import Index, writing
 
@@ -69,20 +69,19 @@ def ingest(
         index.check_model(embedder, claim=True)
         known = index.catalog.documents()
         batch: list[tuple[Document, list[Chunk]]] = []
-        for path, source in tqdm(found.files, desc="Indexing", unit="file", disable=not progress):
-            try:
-                document = load(path, source, progress=progress)
-            except NotADocument as exc:
-                not_documents.append({"source": source, "reason": str(exc)})
+        parsed_files = parse_all(found.files, known, embedder.tokenizer, embedder.max_tokens, progress)
+        for parsed in tqdm(parsed_files, total=len(found.files), desc="Indexing", unit="file", disable=not progress):
+            if parsed.not_document is not None:
+                not_documents.append({"source": parsed.source, "reason": parsed.not_document})
                 continue
-            except LoadError as exc:
-                report.errors.append({"source": source, "error": str(exc)})
+            if parsed.error is not None:
+                report.errors.append({"source": parsed.source, "error": parsed.error})
                 continue
-            report.notes += [{"source": source, "note": note} for note in document.notes]
-            if known.get(source) == document.sha256:
+            document, chunks = parsed.document, parsed.chunks
+            report.notes += [{"source": document.source, "note": note} for note in document.notes]
+            if chunks is None:
                 report.unchanged += 1
                 continue
-            chunks = chunk_document(document, embedder.tokenizer, embedder.max_tokens)
             batch.append((document, chunks))
             if sum(len(c) for _, c in batch) >= BATCH_CHUNKS:
                 _commit(index, embedder, batch, known, report)

@@ -1,0 +1,110 @@
+"""Files read and chunked for ingest: in worker processes while the main one embeds, handed
+back in the order they were found, so commits happen in the order they always did.
+
+Workers are spawned, never forked: a fork would copy torch's OpenMP threads (and Chroma's)
+from a process that may have embedded already. They import index/ and the readers, never
+torch. At most `AHEAD_PER_WORKER` files per worker are read ahead of the embedder, so memory
+stays flat however large the folder; a file that fails is reported on its own, as before.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.chunking import Chunk, TokenCounter, chunk_document
+from index.errors import NotADocument
+from index.formats import Document, LoadError, load
+
+# Below this many files, ingest reads them itself: starting a worker cost ~0.6 s of imports
+# (rag.cli's, re-imported as the spawned process's main module), more than reading and
+# chunking a few dozen text files takes.
+MIN_FILES_FOR_WORKERS = 48
+# Files read ahead per worker: a batch of ClapNQ passages (256 chunks) is ~150 files, and
+# the workers should have the next one ready when the model finishes this one.
+AHEAD_PER_WORKER = 64
+
+
+@dataclass
+class Parsed:
+    """One file, read: its document and chunks; chunks None when its version is the one
+    indexed (not chunked again); or why it is not a document, or its error."""
+
+    source: str
+    document: Document | None = None
+    chunks: list[Chunk] | None = None
+    not_document: str | None = None
+    error: str | None = None
+
+
+def parse(path: Path | str, source: str, indexed_version: str | None, tokenizer: TokenCounter, max_tokens: int,
+          progress: bool = False) -> Parsed:
+    try:
+        document = load(path, source, progress=progress)
+    except NotADocument as exc:
+        return Parsed(source, not_document=str(exc))
+    except LoadError as exc:
+        return Parsed(source, error=str(exc))
+    if document.sha256 == indexed_version:
+        return Parsed(source, document)
+    return Parsed(source, document, chunk_document(document, tokenizer, max_tokens))
+
+
+def parse_all(files: list[tuple[Path | str, str]], indexed: dict[str, str], tokenizer: TokenCounter,
+              max_tokens: int, progress: bool = False, workers: int | None = None) -> Iterator[Parsed]:
+    """Each of `files` ((path, source) pairs) parsed, in order; `indexed`: source -> the
+    version in the index; `workers`: processes to parse in (default: `worker_count`)."""
+    workers = worker_count(len(files)) if workers is None else workers
+    if not workers:
+        for path, source in files:
+            yield parse(path, source, indexed.get(source), tokenizer, max_tokens, progress)
+        return
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start_worker, initargs=(os.getpid(), tokenizer, max_tokens))
+    try:
+        pending: deque[Future] = deque()
+        queued = iter(files)
+        for path, source in queued:
+            pending.append(pool.submit(_parse_in_worker, path, source, indexed.get(source), progress))
+            if len(pending) < workers * AHEAD_PER_WORKER:
+                continue
+            yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def worker_count(files: int) -> int:
+    """Processes to read `files` files in: none for a few; otherwise every core but one
+    (the model's), at least one and at most four."""
+    if files < MIN_FILES_FOR_WORKERS:
+        return 0
+    return max(1, min((os.cpu_count() or 2) - 1, 4))
+
+
+_worker: dict = {}
+
+
+def _start_worker(parent: int, tokenizer: TokenCounter, max_tokens: int) -> None:
+    _worker.update(tokenizer=tokenizer, max_tokens=max_tokens)
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    """A killed ingest (SIGKILL: no clean-up runs) must not leave its workers waiting for
+    work forever: they go within a second of it."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
+def _parse_in_worker(path: Path | str, source: str, indexed_version: str | None, progress: bool) -> Parsed:
+    return parse(path, source, indexed_version, _worker["tokenizer"], _worker["max_tokens"], progress)
