@@ -46,6 +46,10 @@ class CatalogUnavailable(StoreError):
     """The PostgreSQL server of RAG_DATABASE_URL cannot be reached (down, restarting, wrong address)."""
 
 
+class ReaderWorkersError(RagError):
+    """The processes that read files for an ingest stopped."""
+
+
 class LoadError(RagError):
     """One file cannot be read as a document; ingest reports it and goes on."""
 

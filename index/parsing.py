@@ -16,17 +16,21 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
 from index.chunking import Chunk, TokenCounter, chunk_document
-from index.errors import NotADocument
-from index.formats import Document, LoadError, load
+from index.errors import NotADocument, ReaderWorkersError
+from index.formats import CODE_SUFFIXES, CONFIG_SUFFIXES, Document, LoadError, load
 
-# Below this many files, ingest reads them itself: starting a worker cost ~0.6 s of imports
-# (rag.cli's, re-imported as the spawned process's main module), more than reading and
-# chunking a few dozen text files takes.
-MIN_FILES_FOR_WORKERS = 48
+# Files read as they are (text, Markdown, code, configuration): 200 ClapNQ passages were read
+# and chunked in 0.13 s, while a worker took 0.46 s to hand back its first file (spawning
+# and importing, rag.cli included as the main module). Readers that parse (HTML, PDF,
+# Office, EPUB) cost more: ~30 ms a page of the Python docs site, 1.8 s for its 57 files.
+PLAIN_SUFFIXES = frozenset({".txt", ".md", ".markdown", *CODE_SUFFIXES, *CONFIG_SUFFIXES})
+# Workers read when at least this many files need a parsing reader: ~0.5 s of their work.
+MIN_PARSED_FILES_FOR_WORKERS = 16
 # Files read ahead per worker: a batch of ClapNQ passages (256 chunks) is ~150 files, and
 # the workers should have the next one ready when the model finishes this one.
 AHEAD_PER_WORKER = 64
@@ -61,7 +65,7 @@ def parse_all(files: list[tuple[Path | str, str]], indexed: dict[str, str], toke
               max_tokens: int, progress: bool = False, workers: int | None = None) -> Iterator[Parsed]:
     """Each of `files` ((path, source) pairs) parsed, in order; `indexed`: source -> the
     version in the index; `workers`: processes to parse in (default: `worker_count`)."""
-    workers = worker_count(len(files)) if workers is None else workers
+    workers = worker_count([path for path, _ in files]) if workers is None else workers
     if not workers:
         for path, source in files:
             yield parse(path, source, indexed.get(source), tokenizer, max_tokens, progress)
@@ -75,17 +79,29 @@ def parse_all(files: list[tuple[Path | str, str]], indexed: dict[str, str], toke
             pending.append(pool.submit(_parse_in_worker, path, source, indexed.get(source), progress))
             if len(pending) < workers * AHEAD_PER_WORKER:
                 continue
-            yield pending.popleft().result()
+            yield _result(pending.popleft())
         while pending:
-            yield pending.popleft().result()
+            yield _result(pending.popleft())
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def worker_count(files: int) -> int:
-    """Processes to read `files` files in: none for a few; otherwise every core but one
-    (the model's), at least one and at most four."""
-    if files < MIN_FILES_FOR_WORKERS:
+def _result(future: Future) -> Parsed:
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise ReaderWorkersError(
+            "a process reading files for the ingest stopped (out of memory?): the files after those committed "
+            "were not indexed. "
+            "A script that calls ingest() must run it under `if __name__ == \"__main__\":`, as "
+            "multiprocessing's spawned workers import the script again") from None
+
+
+def worker_count(paths: list[Path | str]) -> int:
+    """Processes to read these files in: none when few need parsing; otherwise every core
+    but one (the model's), at least one and at most four."""
+    parsed = sum(Path(path).suffix.lower() not in PLAIN_SUFFIXES for path in paths)
+    if parsed < MIN_PARSED_FILES_FOR_WORKERS:
         return 0
     return max(1, min((os.cpu_count() or 2) - 1, 4))
 

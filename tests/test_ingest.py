@@ -413,13 +413,14 @@ def test_failed_rebuild_with_a_missing_model_keeps_the_old_index(tmp_path, home)
 
 def test_rebuild_failing_midway_keeps_the_old_index(tmp_path, home, monkeypatch):
     import index.ingestion as ingestion
+    import index.parsing as parsing  # reads a folder this small in this process
 
     files = small_corpus(tmp_path / "docs")
     ingest([tmp_path / "docs"], IndexConfig(home))
     generation, ids = current_generation(IndexConfig(home)), consistent_ids(home)
     (tmp_path / "docs" / "delta.txt").write_text("Dolphins sleep with half their brain awake.")
 
-    real = ingestion.chunk_document
+    real = parsing.chunk_document
     calls, catalogs = [], []
 
     def failing(document, *args, **kwargs):
@@ -430,14 +431,14 @@ def test_rebuild_failing_midway_keeps_the_old_index(tmp_path, home, monkeypatch)
         return real(document, *args, **kwargs)
 
     monkeypatch.setattr(ingestion, "BATCH_CHUNKS", 1)  # commit (and write vectors) per document
-    monkeypatch.setattr(ingestion, "chunk_document", failing)
+    monkeypatch.setattr(parsing, "chunk_document", failing)
     with pytest.raises(RuntimeError, match="simulated crash"):
         ingest([tmp_path / "docs"], IndexConfig(home), rebuild=True)
     assert len(calls) == 3
     assert len(catalogs) == 2, "the new generation was being written beside the live one"
     _assert_old_index_intact(home, generation, ids, {str(p) for p in files.values()})
 
-    monkeypatch.setattr(ingestion, "chunk_document", real)
+    monkeypatch.setattr(parsing, "chunk_document", real)
     report = ingest([tmp_path / "docs"], IndexConfig(home))
     assert (report.added, report.unchanged) == (1, 3)
     consistent_ids(home)
