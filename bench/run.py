@@ -3,6 +3,7 @@ repair, cold starts, the local LLM and its warm-up.
 
     .venv/bin/python bench/run.py            # quick (make bench): a few minutes
     .venv/bin/python bench/run.py --full     # adds the 100k-chunk runs (make bench FULL=1)
+    .venv/bin/python bench/run.py --only ingest,scale,cold --output ingest.json   # some parts
 
 Every comparison is a ratio of figures measured in this same run, on the same data, and every
 figure is a median over repeats: the machine is noisy. Results go to bench/results/latest.json
@@ -90,10 +91,12 @@ def langchain_tutorial(docs: Path, persist: Path, embeddings) -> None:
                           client_settings=ChromaSettings(anonymized_telemetry=False))
 
 
-def ingest_figures(limit: int | None, repeats: int) -> dict:
+def ingest_figures(limit: int | None, repeats: int, precision: str = "auto") -> dict:
+    """Our ingest (embedding in `precision`) against the bare model's float32 encode and
+    the LangChain tutorial's indexing."""
     from langchain_huggingface import HuggingFaceEmbeddings
 
-    embedder = load_embedder()
+    embedder = load_embedder(precision=precision)
     baseline = HuggingFaceEmbeddings(model_name=str(embedder.path))
     baseline.embed_documents(["warm up"])
     embedder.embed(["warm up"])
@@ -103,15 +106,17 @@ def ingest_figures(limit: int | None, repeats: int) -> dict:
         docs, chars = clapnq_corpus(folder, limit)
         for run in range(repeats):
             home = folder / f"home-{run}"
-            seconds, report = timed(ingest, [docs], IndexConfig(home))
+            config = IndexConfig(home, embed_precision=precision)
+            seconds, report = timed(ingest, [docs], config)
             ours.append(seconds)
-            again.append(timed(ingest, [docs], IndexConfig(home))[0])
+            again.append(timed(ingest, [docs], config)[0])
             with open_index(IndexConfig(home)) as index:
                 texts = [c.text for c in index.catalog.chunks(index.catalog.chunk_ids()).values()]
             ceiling.append(timed(embedder.model.encode, texts, normalize_embeddings=True)[0])
             encoder.append(timed(embedder.embed, texts)[0])  # our encoder: ours less the pipeline
             tutorial.append(timed(langchain_tutorial, docs, folder / f"lc-{run}", baseline)[0])
     return {
+        "embed_precision": embedder.precision,
         "documents": report.documents,
         "source_chars": chars,
         "chunks": report.chunks_total,
@@ -203,11 +208,11 @@ def disk_figures(home: Path, size: int) -> dict:
             "vector_store_mb_per_1k": round(sum(p.stat().st_size for p in chroma) * per_1k, 3)}
 
 
-def query_figures(home: Path, questions: list[str]) -> dict:
+def query_figures(home: Path, questions: list[str], precision: str = "auto") -> dict:
     """Latencies of questions new to the process (no vector of the question or of a
     candidate sentence remembered, even from an earlier index size), and of each asked
     again at once (its vectors remembered)."""
-    pipeline = Pipeline(Settings(home=home, answerer="extractive"))
+    pipeline = Pipeline(Settings(home=home, answerer="extractive", embed_precision=precision))
     pipeline.ask("Which questions warm up the model and open the index?")
     retrieve, answer, again = [], [], []
     for question in questions:
@@ -332,7 +337,7 @@ def cold_figures(home: Path, repeats: int = 3) -> dict:
     """Whole `rag` processes, as a user runs them: `rag ingest` of the seed article into a
     new index, and `rag ask` of an extractive answer from it."""
     rag = Path(sys.executable).with_name("rag")
-    env = {"RAG_ANSWERER": "extractive", "PATH": str(rag.parent)}
+    env = {"RAG_ANSWERER": "extractive", "PATH": str(rag.parent), "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
     ingest_s, ask_s = [], []
     for run in range(repeats):
         fresh = {**env, "RAG_HOME": str(home / f"cold-{run}")}
@@ -470,19 +475,29 @@ def _maintenance_line(size: str, figures: dict) -> str:
             + ".")
 
 
+PARTS = ("ingest", "scale", "cold", "local", "warm_up", "real_folders")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--full", action="store_true", help="add the 100k-chunk runs")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", type=lambda s: set(s.split(",")), default=set(PARTS),
+                        help=f"comma-separated parts to run, of {','.join(PARTS)} (default: all)")
+    parser.add_argument("--output", default="latest.json", help="results file in bench/results/")
+    parser.add_argument("--precision", choices=("auto", "bf16", "float32"), default="auto",
+                        help="our ingest's embedding precision (RAG_EMBED_PRECISION)")
     args = parser.parse_args()
     questions = [g["question"] for g in SEED_GOLD] + [i.question for i in read_gold(SHARED / "clapnq").items[:64]]
-    results: dict = {"machine": {"cpus": os.cpu_count()}, "full": args.full}
-    results["ingest"] = ingest_figures(None if args.full else 200, args.repeats)
-    print(json.dumps(results["ingest"]), flush=True)
+    results: dict = {"machine": {"cpus": os.cpu_count(), "embed_precision": load_embedder().precision},
+                     "full": args.full, "parts": sorted(args.only)}
+    if "ingest" in args.only:
+        results["ingest"] = ingest_figures(None if args.full else 200, args.repeats, args.precision)
+        print(json.dumps(results["ingest"]), flush=True)
     results["scale"] = {}
     with scratch() as folder:
-        chunks, vectors, sentences = real_chunks(folder)
-        for size in [1_000, 10_000] + ([100_000] if args.full else []):
+        chunks, vectors, sentences = real_chunks(folder) if "scale" in args.only else (None, None, None)
+        for size in ([1_000, 10_000] + ([100_000] if args.full else [])) * ("scale" in args.only):
             home = folder / f"scale-{size}"
             scaled_index(home, chunks, vectors, sentences, size)
             figures = {"disk": disk_figures(home, size), **query_figures(home, questions)}
@@ -493,23 +508,27 @@ def main() -> None:
                 figures["serving_rss_mb"] = serving_rss_mb(home, questions[:20])
             if size == 10_000:
                 figures["check_s"] = check_s(home)
+                figures["float32_embedding"] = query_figures(home, questions, "float32")
             if size >= 10_000:
                 figures["float16"] = float16_figures(home, questions)
                 figures["repair_s"] = repair_s(home)
             results["scale"][str(size)] = figures
             print(size, json.dumps(figures), flush=True)
-        seed_home = folder / "seed"
-        ingest([str(ROOT / "seeds")], IndexConfig(seed_home))
-        results["cold"] = cold_figures(folder)
-        results["local"] = local_figures(seed_home)
-        results["warm_up"] = warm_up_figures(seed_home)
-    import real_folders  # here: it imports this module's helpers
+        if "cold" in args.only:
+            results["cold"] = cold_figures(folder)
+        if args.only & {"local", "warm_up"}:
+            seed_home = folder / "seed"
+            ingest([str(ROOT / "seeds")], IndexConfig(seed_home))
+            results["local"] = local_figures(seed_home) if "local" in args.only else {}
+            results["warm_up"] = warm_up_figures(seed_home) if "warm_up" in args.only else {}
+    if "real_folders" in args.only:
+        import real_folders  # here: it imports this module's helpers
 
-    results["real_folders"] = real_folders.main()
+        results["real_folders"] = real_folders.main()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(results, indent=1))
+    (RESULTS / args.output).write_text(json.dumps(results, indent=1))
     markdown = table(results)
-    (RESULTS / "latest.md").write_text(markdown + "\n")
+    (RESULTS / Path(args.output).with_suffix(".md")).write_text(markdown + "\n")
     print(markdown)
 
 
