@@ -6,6 +6,7 @@ import hashlib
 import os
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -65,11 +66,13 @@ def ingest(
     report.warnings += found.warnings
     not_documents: list[dict] = []
     embedder = load_embedder(config.embed_model, config.embed_precision)
-    with writing(config, rebuild, lambda: embedder, progress) as index:
+    with writing(config, rebuild, lambda: embedder, progress) as index, ExitStack() as stack:
         index.check_model(embedder, claim=True)
         known = index.catalog.documents()
         batch: list[tuple[Document, list[Chunk]]] = []
-        parsed_files = parse_all(found.files, known, embedder.tokenizer, embedder.max_tokens, progress)
+        # Closed on the way out, an error's included: its worker processes stop at once.
+        parsed_files = stack.enter_context(closing(
+            parse_all(found.files, known, embedder.tokenizer, embedder.max_tokens, progress)))
         for parsed in tqdm(parsed_files, total=len(found.files), desc="Indexing", unit="file", disable=not progress):
             if parsed.not_document is not None:
                 not_documents.append({"source": parsed.source, "reason": parsed.not_document})
