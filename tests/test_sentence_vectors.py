@@ -33,6 +33,9 @@ def test_a_sentence_vector_is_the_mean_of_its_tokens_in_the_chunk(seed_home, emb
     """Checked against sentence-transformers' own token embeddings of the whole chunk,
     averaged over the tokens the model's tokenizer places inside each sentence."""
     model = embedder.model
+    # float16 storage; a bf16 forward pass (the seed index's, on a CPU with bf16) moves an
+    # element by up to ~2.2e-3 (seen here) more.
+    tolerance = 2e-3 if embedder.precision == "float32" else 5e-3
     for text, sentences in stored_sentences(seed_home).values():
         tokens = model.encode(text, output_value="token_embeddings").numpy()
         offsets = np.array(model.tokenizer(text, return_offsets_mapping=True)["offset_mapping"])
@@ -40,7 +43,7 @@ def test_a_sentence_vector_is_the_mean_of_its_tokens_in_the_chunk(seed_home, emb
         for (start, end), stored in zip(sentences.spans, sentences.vectors):
             inside = ~special & (offsets[:, 0] >= start) & (offsets[:, 1] <= end)
             mean = tokens[inside].mean(0)
-            assert np.abs(stored - mean / np.linalg.norm(mean)).max() < 2e-3
+            assert np.abs(stored - mean / np.linalg.norm(mean)).max() < tolerance
 
 
 def test_a_new_question_embeds_only_itself_and_its_leading_sentences(seed_pipeline):

@@ -1,9 +1,11 @@
 """Which float the batched encoder computes in: bfloat16 where the CPU multiplies it natively.
 
-On this project's 2-core EPYC (`avx512_bf16`), bf16 autocast embedded chunks 1.6x faster than
-float32 with vectors at cosine >= 0.99997 to the float32 ones (bench/encoders.py,
-bench/results/encoders.json), and ClapNQ retrieval and answers moved by less than the issue's
-bounds (bench/results/precision-clapnq.json). Without those instructions bf16 is emulated and
+On this project's 2-core EPYC (`avx512_bf16`), bf16 autocast embedded chunks 1.56x faster than
+float32 on idle cores (bench/encoders.py, bench/results/encoders.json); the encoder runs its
+whole forward pass in bf16 instead (index/vectors/torch_bert.py: faster than autocast on busy
+cores), vectors at cosine >= 0.99994 to the float32 ones, and ClapNQ retrieval and answers
+moved by less than issue 28's bounds (bench/results/precision-clapnq.json). Questions are
+embedded on numpy in float32 either way. Without those instructions bf16 is emulated and
 slower, so `auto` stays in float32 there.
 """
 
