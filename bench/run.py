@@ -489,7 +489,8 @@ def main() -> None:
                         help="our ingest's embedding precision (RAG_EMBED_PRECISION)")
     args = parser.parse_args()
     questions = [g["question"] for g in SEED_GOLD] + [i.question for i in read_gold(SHARED / "clapnq").items[:64]]
-    results: dict = {"machine": {"cpus": os.cpu_count(), "embed_precision": load_embedder().precision},
+    results: dict = {"command": " ".join(["bench/run.py", *sys.argv[1:]]),
+                     "machine": {"cpus": os.cpu_count(), "embed_precision": load_embedder().precision},
                      "full": args.full, "parts": sorted(args.only)}
     if "ingest" in args.only:
         results["ingest"] = ingest_figures(None if args.full else 200, args.repeats, args.precision)
