@@ -57,6 +57,9 @@ class Settings(BaseSettings):
         None, pattern=r"^[^:]+:.+$", description="`user:password` turns on login; unset = no login"
     )
     max_upload_mb: int = Field(50, ge=1, description="Largest document accepted by upload")
+    admins_see_conversations: bool = Field(
+        False, description="Admins may read every user's saved conversations; unset = each user sees only their own"
+    )
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:

@@ -27,7 +27,7 @@ import psycopg
 from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from index.catalog import SHARED_TABLES, Catalog, marks, query_terms
+from index.catalog import SHARED_TABLES, Catalog, in_collections, marks, query_terms
 from index.errors import CatalogUnavailable, IndexBusyError
 
 SCHEMA = SHARED_TABLES + """
@@ -69,6 +69,9 @@ CREATE TABLE IF NOT EXISTS vector_journal (
     vector_id BIGINT PRIMARY KEY,
     op TEXT NOT NULL CHECK (op IN ('add', 'delete'))
 );
+ALTER TABLE documents ADD COLUMN IF NOT EXISTS collection TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE chunks ADD COLUMN IF NOT EXISTS collection TEXT NOT NULL DEFAULT 'default';
+CREATE INDEX IF NOT EXISTS chunks_collection ON chunks(collection);
 """
 # A chunk's words and their counts. Its length for BM25 is the position of its last word,
 # stop words counted, as FTS5 counts them: with the sum of the counts instead, the keyword
@@ -102,7 +105,7 @@ WITH asked AS (SELECT DISTINCT lexeme AS word FROM unnest(to_tsvector('english',
      best AS (SELECT m.chunk, sum(ln(1 + (corpus.n - df.n + 0.5) / (df.n + 0.5))
                                   * m.count * 2.2 / (m.count + 1.2 * (0.25 + 0.75 * m.length / corpus.mean))) AS score
               FROM matches m JOIN df USING (word) CROSS JOIN corpus
-              GROUP BY m.chunk ORDER BY score DESC LIMIT ?)
+              WHERE {allowed} GROUP BY m.chunk ORDER BY score DESC LIMIT ?)
 SELECT c.vector_id, best.score FROM best JOIN chunks c ON c.rowid = best.chunk ORDER BY best.score DESC
 """
 
@@ -212,11 +215,16 @@ class PostgresCatalog(Catalog):
         """The totals lose these chunks; their postings go with them (ON DELETE CASCADE)."""
         self._execute(FORGET_KEYWORDS.format(marks(sources)), sources)
 
-    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def keyword_search(self, query: str, k: int, collections: list[str] | None = None) -> list[tuple[int, float]]:
         terms = query_terms(query)
         if not terms:
             return []
-        rows = self._execute(BM25, (" ".join(terms), k)).fetchall()
+        # A reader's collections filter the matches before the top k is taken; the words'
+        # statistics stay those of the whole index, as FTS5's do.
+        allowed, params = in_collections(collections, "c.collection")
+        if collections is not None:
+            allowed = f"m.chunk IN (SELECT c.rowid FROM chunks c WHERE {allowed})"
+        rows = self._execute(BM25.format(allowed=allowed), [" ".join(terms), *params, k]).fetchall()
         return [(row[0], row[1]) for row in rows]
 
     def keyword_problems(self) -> tuple[int, int]:

@@ -1,0 +1,164 @@
+"""Collections and grants, on both catalog backends: a user's answers come only from the
+collections granted to them, in every part of the response (answer, passages, citations,
+surrounding text), whatever ranks best elsewhere."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from index import IndexConfig, ingest, open_index
+from index.collections import Grants, check_name, live_collection_sizes
+from index.errors import CollectionError
+from index.store import open_catalogs, writing
+from rag import Pipeline, Settings
+from rag.access import Reader, readable_collections
+
+OWLS = "Barn owls hunt voles at night. Their hearing finds prey under snow."
+MERGER = "The secret merger codename is Bluefin. Payroll rises nine percent in March after the merger."
+GUIDE = "To reset the router, hold the small button for ten seconds until the light blinks amber."
+ANN, BOB = Reader("ann", False), Reader("bob", False)
+
+
+@pytest.fixture
+def team(index_config, tmp_path):
+    """`birds` (owls, and the router guide deep in folders) readable by ann; `board` (the
+    merger, and the same router guide at a shallower path) readable by bob."""
+    birds, board = tmp_path / "birds", tmp_path / "board"
+    (birds / "manuals" / "network").mkdir(parents=True)
+    board.mkdir()
+    (birds / "owls.txt").write_text(OWLS)
+    (birds / "manuals" / "network" / "router.txt").write_text(GUIDE)
+    (board / "merger.txt").write_text(MERGER)
+    (board / "router.txt").write_text(GUIDE)
+    assert ingest([birds], index_config, collection="birds").errors == []
+    assert ingest([board], index_config, collection="board").errors == []
+    grants = Grants(index_config)
+    existing = set(live_collection_sizes(index_config))
+    grants.grant("birds", "ann", "read", existing)
+    grants.grant("board", "bob", "write", existing)
+    settings = Settings(home=index_config.home, database_url=index_config.database_url, answerer="extractive")
+    return Pipeline(settings), grants, board
+
+
+def response_text(pipeline: Pipeline, question: str, collections) -> str:
+    """Everything a response carries but the question: the answer with its passages,
+    citations and checks, and the surrounding text of each passage as the web chat shows it."""
+    answer = pipeline.ask(question, collections=collections).to_dict()
+    around = [pipeline.document_text(p["source"], collections) for p in answer["passages"]]
+    return json.dumps([{key: value for key, value in answer.items() if key != "question"}, around])
+
+
+def test_the_best_answer_in_a_forbidden_collection_never_reaches_the_user(team):
+    pipeline, grants, board = team
+    question = "What is the secret merger codename?"
+    assert "Bluefin" in response_text(pipeline, question, None), "an admin finds it: the test can fail"
+    shown = response_text(pipeline, question, readable_collections(ANN, grants))
+    assert "Bluefin" not in shown and "merger" not in shown.lower() and str(board) not in shown
+    assert "Bluefin" in response_text(pipeline, question, readable_collections(BOB, grants))
+
+
+def test_a_copy_in_a_forbidden_collection_is_never_cited(team, tmp_path):
+    pipeline, grants, board = team
+    question = "How do I reset the router?"
+    everyone = pipeline.ask(question).passages[0].source
+    assert everyone == str(board / "router.txt"), "the shallower copy is cited when all may be read"
+    passages = pipeline.ask(question, collections=readable_collections(ANN, grants)).passages
+    assert passages[0].source == str(tmp_path / "birds" / "manuals" / "network" / "router.txt")
+    assert all(not p.source.startswith(str(board)) for p in passages)
+
+
+def test_each_search_side_alone_keeps_to_the_collections(team):
+    pipeline, grants, board = team
+    with open_index(pipeline.settings.index_config) as index:
+        keyword = index.keyword_search("secret merger codename Bluefin", 10, ["birds"])
+        dense, _ = index.vector_search(pipeline.embedder.embed_query("secret merger codename"), 10, ["birds"])
+        found = index.chunks([i for i, _ in keyword + dense])
+        assert found and {c.collection for c in found.values()} == {"birds"}
+        assert index.keyword_search("Bluefin", 10, []) == []
+        assert index.document_text(str(board / "merger.txt"), ["birds"]) is None
+        assert index.documents(["birds"]) and not any("board" in s for s in index.documents(["birds"]))
+
+
+def test_a_user_without_grants_reads_nothing(team):
+    pipeline, grants, _ = team
+    answer = pipeline.ask("What is the secret merger codename?", collections=readable_collections(
+        Reader("carol", False), grants))
+    assert answer.passages == [] and answer.citations == []
+
+
+def test_grants_are_listed_replaced_and_revoked(team):
+    _, grants, _ = team
+    config = team[0].settings.index_config
+    grants.grant("birds", "ann", "write", set(live_collection_sizes(config)))
+    assert [(g.collection, g.user, g.access) for g in grants.all()] == [
+        ("birds", "ann", "write"), ("board", "bob", "write")]
+    assert grants.revoke("birds", "ann") and not grants.revoke("birds", "ann")
+    assert grants.readable("ann") == [] and live_collection_sizes(config) == {"birds": (2, 2), "board": (2, 2)}
+
+
+def test_a_grant_on_a_missing_collection_is_a_clear_error_and_changes_nothing(team):
+    _, grants, _ = team
+    before = grants.all()
+    with pytest.raises(CollectionError, match="no collection 'nowhere'.*rag ingest --collection nowhere"):
+        grants.grant("nowhere", "ann", "read", {"birds", "board"})
+    assert grants.all() == before
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "a\\b", "", "x" * 65, "white space", "."])
+def test_a_collection_name_with_path_characters_is_a_clear_error(name, rag_home, tmp_path):
+    with pytest.raises(CollectionError, match="not a collection name"):
+        check_name(name)
+    (tmp_path / "a.txt").write_text(OWLS)
+    with pytest.raises(CollectionError, match="not a collection name"):
+        ingest([tmp_path / "a.txt"], IndexConfig(rag_home), collection=name)
+    assert open_catalogs(IndexConfig(rag_home)).live() is None, "nothing was indexed"
+
+
+def test_a_document_stays_in_its_collection(team, tmp_path):
+    pipeline, _, board = team
+    config = pipeline.settings.index_config
+    report = ingest([board / "merger.txt"], config, collection="birds")
+    assert "already in collection 'board'" in report.errors[0]["error"]
+    with open_index(config) as index:
+        assert str(board / "merger.txt") in index.documents(["board"])
+
+
+def _drop_collections(config: IndexConfig) -> None:
+    """What an index made before collections looks like: no collection columns, schema 4,
+    and vectors stored without a collection beside them."""
+    with open_index(config) as index:
+        store = index.backend.client.get_collection(index.vectors.name, embedding_function=None)
+        got = store.get(include=["embeddings"])
+        store.delete(ids=got["ids"])
+        store.add(ids=got["ids"], embeddings=got["embeddings"])
+    statements = ["DROP INDEX chunks_collection", "ALTER TABLE chunks DROP COLUMN collection",
+                  "ALTER TABLE documents DROP COLUMN collection", "UPDATE meta SET value = '4' WHERE key = 'schema'"]
+    generation = open_catalogs(config).live()
+    if config.database_url:
+        import psycopg
+
+        with psycopg.connect(config.database_url, options=f"-c search_path=rag_{generation}") as db:
+            for statement in statements:
+                db.execute(statement)
+        return
+    db = sqlite3.connect(config.home / f"catalog-{generation}.sqlite")
+    with db:
+        for statement in statements:
+            db.execute(statement)
+    db.close()
+
+
+def test_an_index_from_before_collections_keeps_its_documents_in_default(index_config, tmp_path):
+    (tmp_path / "owls.txt").write_text(OWLS)
+    ingest([tmp_path / "owls.txt"], index_config)
+    _drop_collections(index_config)
+    with writing(index_config, embedder=lambda: pytest.fail("migrating loaded the embedding model")):
+        pass
+    assert live_collection_sizes(index_config) == {"default": (1, 1)}
+    with open_index(index_config) as index:
+        assert set(index.vectors.labels().values()) == {"default"}
+        assert index.keyword_search("voles", 3, ["default"]) and index.keyword_search("voles", 3, ["x"]) == []
+        assert index.check(full=False).healthy
