@@ -11,6 +11,8 @@ import gradio as gr
 from rag import SUPPORTED_SUFFIXES, Pipeline, RagError, Settings
 from rag import answerers
 from ui.chat import Chat
+from ui.identity import current_reader
+from ui.saved import SavedChats
 
 EXAMPLES = [
     "How much market value did Nvidia lose?",
@@ -42,14 +44,25 @@ class Page:
     remove_status: gr.HTML
     model_status: gr.HTML
     model_poll: gr.Timer
+    collection: gr.Dropdown  # where uploads go: the collections the user may write to
+    conversation: gr.State  # the saved conversation's id; None until its first answer
+    saved: gr.Radio
+    title: gr.Textbox
+    rename: gr.Button
+    delete: gr.Button
+    export_markdown: gr.Button
+    export_json: gr.Button
+    export: gr.File
 
 
-def build_app(settings: Settings) -> gr.Blocks:
-    chat = Chat(Pipeline(settings))
+def build_app(settings: Settings, reader_of=current_reader) -> gr.Blocks:
+    """The page; `reader_of` tells who is behind a request (ui/identity.py)."""
+    chat = Chat(Pipeline(settings), reader_of)
     # Open the index and load the embedding model now, before requests arrive on parallel
     # threads: chromadb's first client for a folder is not thread-safe, the model loads
-    # lazily, and the first question should not wait seconds for either.
-    documents = chat.document_choices()
+    # lazily, and the first question should not wait seconds for either. The panel itself
+    # starts empty: what each user may see comes with the page's load event.
+    chat.document_choices()
     chat.pipeline.embedder.warm()
     # The configured answerer's model loads and is tried out in the background, and questions
     # asked meanwhile are answered extractively (Chat). Measured on 2 shared cores: the first
@@ -57,8 +70,8 @@ def build_app(settings: Settings) -> gr.Blocks:
     chat.warm_up()
     # Gradio keeps its own copy of each upload (ours is in RAG_HOME/uploads): drop it after a day.
     with gr.Blocks(title="rag-chat", analytics_enabled=False, delete_cache=(3600, 86400)) as app:
-        page = _layout(settings, documents)
-        _wire(app, page, chat)
+        page = _layout(settings, [])
+        _wire(app, page, chat, SavedChats(chat))
     return app
 
 
@@ -68,6 +81,17 @@ def _layout(settings: Settings, documents: list[tuple[str, str]]) -> Page:
         "it comes from, with the cited sentence highlighted."
     )
     with gr.Row():
+        with gr.Column(scale=1, min_width=220):
+            with gr.Accordion("Conversations"):
+                saved = gr.Radio([], label="Saved conversations", elem_id="saved")
+                title = gr.Textbox(label="Title", elem_id="conversation-title")
+                with gr.Row():
+                    rename = gr.Button("Rename", size="sm", elem_id="rename")
+                    delete = gr.Button("Delete", size="sm", elem_id="delete")
+                with gr.Row():
+                    export_markdown = gr.Button("Export Markdown", size="sm", elem_id="export-md")
+                    export_json = gr.Button("Export JSON", size="sm", elem_id="export-json")
+                export = gr.File(label="Export", elem_id="export", interactive=False)
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(
                 label="Conversation", elem_id="chat", height=620,
@@ -97,6 +121,7 @@ def _layout(settings: Settings, documents: list[tuple[str, str]]) -> Page:
                 )
                 k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages retrieved")
             with gr.Accordion("Documents"):
+                collection = gr.Dropdown([], label="Upload to collection", elem_id="collection")
                 files = gr.File(
                     label="Upload documents", file_count="multiple", type="filepath",
                     elem_id="upload", height=140,
@@ -111,11 +136,12 @@ def _layout(settings: Settings, documents: list[tuple[str, str]]) -> Page:
                 remove_status = gr.HTML(elem_id="remove-status")
     return Page(
         gr.State([]), chatbot, question, ask, new_chat, answerer, k, files, upload_report, panel,
-        remove, remove_status, model_status, model_poll,
+        remove, remove_status, model_status, model_poll, collection, gr.State(None), saved, title, rename,
+        delete, export_markdown, export_json, export,
     )
 
 
-def _wire(app: gr.Blocks, page: Page, chat: Chat) -> None:
+def _wire(app: gr.Blocks, page: Page, chat: Chat, saved: SavedChats) -> None:
     # Questions share one queue. Inside it, those answered by a model wait for its turn
     # (rag/model_queue.py) and the others run as many at once as there are cores (Chat), so
     # it admits more than the cores: with only the cores, questions waiting for the model
@@ -125,19 +151,22 @@ def _wire(app: gr.Blocks, page: Page, chat: Chat) -> None:
     # events, so every answering event sets it. Index writes share a queue of one.
     answering = {"concurrency_id": "answer", "concurrency_limit": QUESTIONS_AT_ONCE}
     turn = {
-        "fn": chat.turn,
-        "inputs": [page.question, page.chatbot, page.history, page.answerer, page.k],
-        "outputs": [page.question, page.chatbot, page.history],
+        "fn": saved.turn,
+        "inputs": [page.question, page.chatbot, page.history, page.answerer, page.k, page.conversation],
+        "outputs": [page.question, page.chatbot, page.history, page.conversation, page.saved],
         **answering,
         **PRIVATE,
     }
     page.question.submit(**turn)
     page.ask.click(**turn)
     page.chatbot.example_select(_example_text, None, page.question, **PRIVATE).then(**turn)
-    page.new_chat.click(lambda: ("", [], []), None, [page.question, page.chatbot, page.history], **PRIVATE)
-    page.chatbot.clear(lambda: [], None, page.history, **PRIVATE)
+    page.new_chat.click(lambda: ("", [], [], None, None, ""), None,
+                        [page.question, page.chatbot, page.history, page.conversation, page.saved, page.title],
+                        **PRIVATE)
+    page.chatbot.clear(lambda: ([], None), None, [page.history, page.conversation], **PRIVATE)
+    _wire_conversations(app, page, saved)
     page.files.upload(
-        chat.upload, page.files, [page.files, page.upload_report, page.documents],
+        chat.upload, [page.files, page.collection], [page.files, page.upload_report, page.documents],
         concurrency_id="index", **PRIVATE,
     )
     page.remove.click(
@@ -145,12 +174,25 @@ def _wire(app: gr.Blocks, page: Page, chat: Chat) -> None:
         concurrency_id="index", **PRIVATE,
     )
     app.load(chat.documents, None, page.documents, **PRIVATE)
+    app.load(chat.collections, None, page.collection, **PRIVATE)
     status = {"fn": chat.model_status, "inputs": page.answerer, "outputs": [page.model_status, page.model_poll],
               "show_progress": "hidden", **PRIVATE}
     app.load(**status)
     page.model_poll.tick(**status)
     page.answerer.change(**status)  # choosing an answerer starts loading its model
     gr.api(chat.ask, api_name="ask", **answering)
+
+
+def _wire_conversations(app: gr.Blocks, page: Page, saved: SavedChats) -> None:
+    app.load(saved.sidebar, None, page.saved, **PRIVATE)
+    # .input, not .change: the sidebar's value is also set when a turn is saved.
+    page.saved.input(saved.open, page.saved, [page.chatbot, page.history, page.conversation, page.title],
+                     **PRIVATE)
+    page.rename.click(saved.rename, [page.conversation, page.title], page.saved, **PRIVATE)
+    page.delete.click(saved.delete, page.conversation,
+                      [page.chatbot, page.history, page.conversation, page.title, page.saved], **PRIVATE)
+    page.export_markdown.click(saved.export_markdown, page.conversation, page.export, **PRIVATE)
+    page.export_json.click(saved.export_json, page.conversation, page.export, **PRIVATE)
 
 
 def launch(app: gr.Blocks, settings: Settings, **options):
