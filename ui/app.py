@@ -62,7 +62,7 @@ def build_app(settings: Settings, reader_of=current_reader) -> gr.Blocks:
     # threads: chromadb's first client for a folder is not thread-safe, the model loads
     # lazily, and the first question should not wait seconds for either. The panel itself
     # starts empty: what each user may see comes with the page's load event.
-    chat.document_choices()
+    chat.open_index()
     chat.pipeline.embedder.warm()
     # The configured answerer's model loads and is tried out in the background, and questions
     # asked meanwhile are answered extractively (Chat). Measured on 2 shared cores: the first

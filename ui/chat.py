@@ -166,6 +166,10 @@ class Chat:
     def document_choices(self, request: gr.Request | None = None) -> list[tuple[str, str]]:
         return uploads.indexed_documents(self._sources(self.readable(self.reader_of(request))))
 
+    def open_index(self) -> None:
+        """Open the live index now, if there is one (see build_app)."""
+        self._sources(None)
+
     def _sources(self, collections: list[str] | None) -> list[str]:
         try:
             return self.pipeline.documents(collections)
