@@ -162,3 +162,44 @@ def test_an_index_from_before_collections_keeps_its_documents_in_default(index_c
         assert set(index.vectors.labels().values()) == {"default"}
         assert index.keyword_search("voles", 3, ["default"]) and index.keyword_search("voles", 3, ["x"]) == []
         assert index.check(full=False).healthy
+
+
+def test_the_collections_commands(rag_home, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+
+    monkeypatch.setenv("RAG_HOME", str(rag_home))
+    (tmp_path / "board").mkdir()
+    (tmp_path / "board" / "merger.txt").write_text(MERGER)
+    (tmp_path / "owls.txt").write_text(OWLS)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ingest", "--json", "--collection", "board", str(tmp_path / "board")]).exit_code == 0
+    assert runner.invoke(cli, ["ingest", "--json", str(tmp_path / "owls.txt")]).exit_code == 0
+    granted = runner.invoke(cli, ["collections", "grant", "board", "bob", "--write"])
+    assert granted.exit_code == 0 and "bob may now write board" in granted.output
+    missing = runner.invoke(cli, ["collections", "grant", "nowhere", "bob"])
+    assert missing.exit_code == 1 and "no collection 'nowhere'" in missing.output
+    bad = runner.invoke(cli, ["ingest", "--collection", "../x", str(tmp_path / "owls.txt")])
+    assert bad.exit_code == 1 and "not a collection name: '../x'" in bad.output
+    listed = runner.invoke(cli, ["collections", "list", "--json"])
+    assert json.loads(listed.output) == {
+        "board": {"documents": 1, "chunks": 1, "grants": [{"user": "bob", "access": "write"}]},
+        "default": {"documents": 1, "chunks": 1, "grants": []}}
+    assert "board: 1 documents, 1 chunks; bob (write)" in runner.invoke(cli, ["collections", "list"]).output
+    assert "bob may no longer read board" in runner.invoke(cli, ["collections", "revoke", "board", "bob"]).output
+    assert Grants(IndexConfig(rag_home)).all() == []
+
+
+def test_check_repair_gives_the_vectors_the_catalogs_collections(index_config, tmp_path):
+    from index import check_index
+
+    (tmp_path / "owls.txt").write_text(OWLS)
+    ingest([tmp_path / "owls.txt"], index_config, collection="birds")
+    with open_index(index_config) as index:
+        store = index.backend.client.get_collection(index.vectors.name, embedding_function=None)
+        store.update(ids=store.get()["ids"], metadatas=[{"collection": "board"}])
+    assert check_index(index_config).vectors_missing == 1, "a vector labelled with another collection"
+    assert check_index(index_config, repair=True).repaired
+    with open_index(index_config) as index:
+        assert set(index.vectors.labels().values()) == {"birds"}
