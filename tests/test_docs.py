@@ -61,7 +61,10 @@ def _check_rag_command(args: list[str]) -> None:
     """The subcommand exists and takes every option shown (values are not checked: a path in
     an example need not exist here)."""
     context = cli.make_context("rag", list(args), resilient_parsing=True)
-    name, command, _ = cli.resolve_command(context, args)
+    name, command, rest = cli.resolve_command(context, args)
+    while isinstance(command, click.Group) and rest and not rest[0].startswith("-"):  # rag collections grant
+        context = command.make_context(name, list(rest), parent=context, resilient_parsing=True)
+        name, command, rest = command.resolve_command(context, rest)
     options = {opt for param in command.params if isinstance(param, click.Option) for opt in param.opts}
     shown = {arg.split("=", 1)[0] for arg in args if arg.startswith("-")}
     assert shown <= options | {"-h", "--help"}, f"rag {name} has no option {shown - options}"
