@@ -62,8 +62,25 @@ def measure(config: IndexConfig) -> dict:
                     started = time.perf_counter()
                     index.vector_search(vector, 30, collections)
                     timings[label, "vector"].append(time.perf_counter() - started)
+        recall = filtered_recall(index, rng)
     return {"chunks": DOCUMENTS * 20, "chunks_of_the_asker": MINE * 20,
-            **{f"{label} {side}": percentiles(spent) for (label, side), spent in timings.items()}}
+            **{f"{label} {side}": percentiles(spent) for (label, side), spent in timings.items()},
+            "mine vector recall@10": recall}
+
+
+def filtered_recall(index, rng, queries: int = 50) -> float:
+    """How much of the exact top 10 among the asker's vectors the filtered search finds."""
+    mine = [i for i, c in index.catalog.vector_collections(index.catalog.vector_ids()).items() if c == "mine"]
+    ids, matrix = index.catalog.vectors(mine)
+    matrix = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)  # the store ranks by cosine
+    found = 0
+    for _ in range(queries):
+        vector = rng.standard_normal(384).astype(np.float32)
+        vector /= np.linalg.norm(vector)
+        exact = {ids[j] for j in np.argsort(-(matrix @ vector))[:10]}
+        hits, _ = index.vector_search(vector, 10, ["mine"])
+        found += len(exact & {i for i, _ in hits})
+    return round(found / (10 * queries), 3)
 
 
 @click.command()

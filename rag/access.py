@@ -27,10 +27,10 @@ def readable_collections(reader: Reader, grants: Grants) -> list[str] | None:
 
 
 def writable_collections(reader: Reader, grants: Grants, existing: list[str]) -> list[str]:
-    """The collections `reader` may upload to or remove from: an admin, every existing one
-    and `default`."""
+    """The collections `reader` may upload to or remove from: an admin, `default` first
+    (where uploads go unless another is chosen), then every other existing one."""
     if reader.is_admin:
-        return sorted({DEFAULT_COLLECTION, *existing})
+        return [DEFAULT_COLLECTION, *sorted(set(existing) - {DEFAULT_COLLECTION})]
     return grants.writable(reader.name or "")
 
 

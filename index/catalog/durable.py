@@ -14,25 +14,26 @@ import functools
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from index.config import IndexConfig
 
 SQLITE_FILE = "durable.sqlite"
 SCHEMA_SUFFIX = "durable_data"
+POOL_SIZE = 4  # grants are read once a question, conversations once a turn
 
 
 class Durable:
-    """One database connection per thread (SQLite), or a pool (PostgreSQL)."""
+    """The durable tables' database; a backend implements `_execute` and `_transaction`."""
 
     def execute(self, sql: str, params: tuple | list = ()):
         """Run one statement; the result has fetchone() and fetchall()."""
-        raise NotImplementedError
+        return self._execute(sql, params)
 
-    def transaction(self):
+    def transaction(self) -> AbstractContextManager:
         """Everything this thread executes inside commits together or not at all."""
-        raise NotImplementedError
+        return self._transaction()
 
     def create(self, ddl: str) -> None:
         """Tables (CREATE ... IF NOT EXISTS statements separated by ";"), made once."""
@@ -43,6 +44,8 @@ class Durable:
 
 
 class SqliteDurable(Durable):
+    """One connection per thread, committing each statement outside a transaction."""
+
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -58,14 +61,14 @@ class SqliteDurable(Durable):
             self._local.depth = 0
         return connection
 
-    def execute(self, sql, params=()):
+    def _execute(self, sql, params=()):
         cursor = self._db.execute(sql, params)
         if not self._local.depth:
             self._db.commit()
         return cursor
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def _transaction(self) -> Iterator[None]:
         db = self._db
         self._local.depth += 1
         try:
@@ -81,45 +84,6 @@ class SqliteDurable(Durable):
             self._local.depth -= 1
 
 
-class PostgresDurable(Durable):
-    def __init__(self, url: str, prefix: str):
-        from index.catalog.postgres import _pool
-
-        self.url = url
-        self.schema = f"{prefix}_{SCHEMA_SUFFIX}"
-        self._pool = _pool(url, 4, options=f"-c search_path={self.schema}")
-        self._local = threading.local()
-        with self._borrowed() as connection:
-            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-
-    def _borrowed(self):
-        from index.catalog.postgres import _borrowed
-
-        return _borrowed(self._pool, self.url)
-
-    def execute(self, sql, params=()):
-        from index.catalog.postgres import _placeholders, _Rows
-
-        pinned = getattr(self._local, "connection", None)
-        if pinned is not None:
-            return pinned.execute(_placeholders(sql), params)
-        with self._borrowed() as connection:
-            cursor = connection.execute(_placeholders(sql), params)
-            return _Rows(cursor.fetchall() if cursor.description else [])
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if getattr(self._local, "connection", None) is not None:
-            yield
-            return
-        with self._borrowed() as connection, connection.transaction():
-            self._local.connection = connection
-            try:
-                yield
-            finally:
-                self._local.connection = None
-
-
 def open_durable(config: IndexConfig) -> Durable:
     """The durable tables' database of this index: one object per place in a process."""
     if config.database_url:
@@ -128,8 +92,10 @@ def open_durable(config: IndexConfig) -> Durable:
 
 
 @functools.cache
-def _postgres(url: str, prefix: str) -> PostgresDurable:
-    return PostgresDurable(url, prefix)
+def _postgres(url: str, prefix: str) -> Durable:
+    from index.catalog.postgres import PostgresDurable  # psycopg only with a database URL
+
+    return PostgresDurable(url, f"{prefix}_{SCHEMA_SUFFIX}", POOL_SIZE)
 
 
 @functools.cache

@@ -28,6 +28,7 @@ from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from index.catalog import SHARED_TABLES, Catalog, in_collections, marks, query_terms
+from index.catalog.durable import Durable
 from index.errors import CatalogUnavailable, IndexBusyError
 
 SCHEMA = SHARED_TABLES + """
@@ -164,19 +165,15 @@ class _Rows:
         return iter(self._rows)
 
 
-class PostgresCatalog(Catalog):
-    def __init__(self, url: str, schema: str, readonly: bool = False):
+class PooledStatements:
+    """Statements in the catalog's dialect on pooled connections to one schema; inside
+    `_transaction`, on the connection it pinned to this thread."""
+
+    def __init__(self, url: str, schema: str, size: int):
         self.url = url
         self.schema = schema
-        self.name = f"{_where(url)}/{schema}"
-        self.where = f"in PostgreSQL {self.name}"
-        self._pool = _pool(url, POOL_SIZE, options=f"-c search_path={schema}")
+        self._pool = _pool(url, size, options=f"-c search_path={schema}")
         self._local = threading.local()  # the connection of this thread's open transaction
-        try:
-            super().__init__(readonly)
-        except BaseException:
-            self._pool.close()
-            raise
 
     def _execute(self, sql, params=()):
         pinned = getattr(self._local, "connection", None)
@@ -197,6 +194,18 @@ class PostgresCatalog(Catalog):
                 yield
             finally:
                 self._local.connection = None
+
+
+class PostgresCatalog(PooledStatements, Catalog):
+    def __init__(self, url: str, schema: str, readonly: bool = False):
+        PooledStatements.__init__(self, url, schema, POOL_SIZE)
+        self.name = f"{_where(url)}/{schema}"
+        self.where = f"in PostgreSQL {self.name}"
+        try:
+            Catalog.__init__(self, readonly)
+        except BaseException:
+            self._pool.close()
+            raise
 
     def close(self) -> None:
         self._pool.close()
@@ -247,6 +256,15 @@ class PostgresCatalog(Catalog):
             self._execute("UPDATE keyword_stats SET chunks = (SELECT count(*) FROM chunks),"
                           " words = (SELECT coalesce(sum(words), 0) FROM chunks)")
             self._bump_changes()
+
+
+class PostgresDurable(PooledStatements, Durable):
+    """The tables that outlive generations (index/catalog/durable.py), in a schema of their own."""
+
+    def __init__(self, url: str, schema: str, size: int):
+        super().__init__(url, schema, size)
+        with self._transaction():
+            self._execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
 
 
 class PostgresCatalogs:
