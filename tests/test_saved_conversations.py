@@ -12,7 +12,7 @@ import pytest
 
 from rag.access import Reader
 from rag.errors import ConversationError
-from rag.saved_conversations import Conversations
+from rag.saved_conversations import TABLES, Conversations
 
 ANN, BOB, ADMIN = Reader("ann", False), Reader("bob", False), Reader("root", True)
 
@@ -82,3 +82,27 @@ def test_exports_carry_the_citations_with_their_exact_offsets(store, answers, se
     markdown = conversation.to_markdown()
     for c in citations:
         assert f"chars {c.start}-{c.end}" in markdown and c.quote in markdown and c.source in markdown
+
+
+@pytest.mark.server
+def test_replicas_starting_together_all_get_the_tables(postgres, rag_home):
+    import threading
+
+    from index import IndexConfig
+    from index.catalog.postgres import PostgresDurable
+
+    url, failures = postgres.new_database(), []
+
+    def start() -> None:
+        try:
+            PostgresDurable(url, "rag_durable_data", 1).create(TABLES)  # each a replica of its own
+        except Exception as exc:  # noqa: BLE001 (what failed is the assertion's message)
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert Conversations(IndexConfig(rag_home, database_url=url)).list(ANN) == []

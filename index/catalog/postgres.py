@@ -263,8 +263,14 @@ class PostgresDurable(PooledStatements, Durable):
 
     def __init__(self, url: str, schema: str, size: int):
         super().__init__(url, schema, size)
+        self.create(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+
+    def create(self, ddl: str) -> None:
+        """Under a lock: replicas starting together race on `IF NOT EXISTS` (8 threads creating
+        these tables at once: 4 failed with a duplicate key in PostgreSQL's own catalog)."""
         with self._transaction():
-            self._execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            self._execute("SELECT pg_advisory_xact_lock(hashtext(?))", (self.schema,))
+            super().create(ddl)
 
 
 class PostgresCatalogs:
