@@ -203,3 +203,26 @@ def test_check_repair_gives_the_vectors_the_catalogs_collections(index_config, t
     assert check_index(index_config, repair=True).repaired
     with open_index(index_config) as index:
         assert set(index.vectors.labels().values()) == {"birds"}
+
+
+def test_rag_eval_answers_from_the_collection_given(rag_home, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+
+    monkeypatch.setenv("RAG_HOME", str(rag_home))
+    (tmp_path / "board").mkdir()
+    (tmp_path / "board" / "merger.txt").write_text(MERGER)
+    (tmp_path / "owls.txt").write_text(OWLS)
+    ingest([tmp_path / "board"], IndexConfig(rag_home), collection="board")
+    ingest([tmp_path / "owls.txt"], IndexConfig(rag_home))
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"question": "What is the secret merger codename?", "answers": ["Bluefin"]}) + "\n")
+    runner = CliRunner()
+    metrics = {}
+    for collection in ("board", "default"):
+        result = runner.invoke(cli, ["eval", str(gold), "--json", "--collection", collection])
+        assert result.exit_code == 0, result.output
+        metrics[collection] = json.loads(result.output)["metrics"]
+    assert metrics["board"]["answers"]["correct"] == 1.0, "answered from `board`"
+    assert metrics["default"]["refusal"]["answerable_refused"] == 1.0, "`default` alone does not answer it"

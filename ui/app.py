@@ -70,12 +70,12 @@ def build_app(settings: Settings, reader_of=current_reader) -> gr.Blocks:
     chat.warm_up()
     # Gradio keeps its own copy of each upload (ours is in RAG_HOME/uploads): drop it after a day.
     with gr.Blocks(title="rag-chat", analytics_enabled=False, delete_cache=(3600, 86400)) as app:
-        page = _layout(settings, [])
+        page = _layout(settings)
         _wire(app, page, chat, SavedChats(chat))
     return app
 
 
-def _layout(settings: Settings, documents: list[tuple[str, str]]) -> Page:
+def _layout(settings: Settings) -> Page:
     gr.Markdown(
         "# rag-chat\nAsk questions about your documents. Every answer shows the passages "
         "it comes from, with the cited sentence highlighted."
@@ -131,7 +131,7 @@ def _layout(settings: Settings, documents: list[tuple[str, str]]) -> Page:
                     elem_classes="rag-hint",
                 )
                 upload_report = gr.HTML(elem_id="upload-report")
-                panel = gr.Radio(documents, label="Indexed documents", elem_id="documents")
+                panel = gr.Radio([], label="Indexed documents", elem_id="documents")
                 remove = gr.Button("Remove selected document", size="sm", elem_id="remove")
                 remove_status = gr.HTML(elem_id="remove-status")
     return Page(
