@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from index.catalog import DEFAULT_COLLECTION
-from index.catalog.durable import open_durable
+from index.store import open_catalogs, open_durable
 from index.config import IndexConfig
 from index.errors import CollectionError
 
@@ -100,8 +100,6 @@ class Grants:
 
 def live_collection_sizes(config: IndexConfig) -> dict[str, tuple[int, int]]:
     """collection -> (documents, chunks) in the live index; empty before anything is indexed."""
-    from index.store import open_catalogs
-
     catalogs = open_catalogs(config)
     generation = catalogs.live()
     if generation is None:

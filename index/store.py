@@ -18,12 +18,14 @@ import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from index import failpoints
 from index.catalog import Catalogs, StoredChunk
+from index.catalog.durable import DURABLE_POOL_SIZE, SCHEMA_SUFFIX, SQLITE_FILE, Durable, SqliteDurable
 from index.config import IndexConfig
 from index.errors import (
     ModelMismatchError,
@@ -468,6 +470,27 @@ def open_catalogs(config: IndexConfig) -> Catalogs:
     from index.catalog.sqlite import SqliteCatalogs
 
     return SqliteCatalogs(config.home)
+
+
+def open_durable(config: IndexConfig) -> Durable:
+    """The tables of the config's index that outlive its generations (grants, saved
+    conversations): in PostgreSQL when it names a database, else a SQLite file under its home."""
+    if config.database_url:
+        return _postgres_durable(config.database_url, config.database_prefix)
+    return _sqlite_durable(str(config.home.resolve() / SQLITE_FILE))
+
+
+@functools.cache
+def _postgres_durable(url: str, prefix: str) -> Durable:
+    """One per database and prefix in a process (its connections are kept)."""
+    from index.catalog.postgres import PostgresDurable
+
+    return PostgresDurable(url, f"{prefix}_{SCHEMA_SUFFIX}", DURABLE_POOL_SIZE)
+
+
+@functools.cache
+def _sqlite_durable(path: str) -> Durable:
+    return SqliteDurable(Path(path))
 
 
 def current_generation(config: IndexConfig) -> str | None:

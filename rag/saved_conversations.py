@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 
 from index import IndexConfig
-from index.catalog.durable import open_durable
+from index.store import open_durable
 from rag.access import Reader
 from rag.answer import Answer, place
 from rag.errors import ConversationError

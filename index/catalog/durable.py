@@ -5,23 +5,21 @@ one with its catalog, so these live beside the generations in the same database:
 RAG_DATABASE_URL, which every replica shares (the name holds a "_" after the prefix, which
 no generation's does, so no cleanup of generations ever drops it).
 
-The SQL is the catalog's dialect: "?" placeholders, types both backends take.
+The SQL is the catalog's dialect: "?" placeholders, types both backends take. `open_durable`
+(index/store.py) picks the backend as `open_catalogs` does.
 """
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from index.config import IndexConfig
-
 SQLITE_FILE = "durable.sqlite"
 SCHEMA_SUFFIX = "durable_data"
-POOL_SIZE = 4  # grants are read once a question, conversations once a turn
+DURABLE_POOL_SIZE = 4  # grants are read once a question, conversations once a turn
 
 
 class Durable:
@@ -82,22 +80,3 @@ class SqliteDurable(Durable):
                 db.commit()
         finally:
             self._local.depth -= 1
-
-
-def open_durable(config: IndexConfig) -> Durable:
-    """The durable tables' database of this index: one object per place in a process."""
-    if config.database_url:
-        return _postgres(config.database_url, config.database_prefix)
-    return _sqlite(str(Path(config.home).resolve() / SQLITE_FILE))
-
-
-@functools.cache
-def _postgres(url: str, prefix: str) -> Durable:
-    from index.catalog.postgres import PostgresDurable  # psycopg only with a database URL
-
-    return PostgresDurable(url, f"{prefix}_{SCHEMA_SUFFIX}", POOL_SIZE)
-
-
-@functools.cache
-def _sqlite(path: str) -> SqliteDurable:
-    return SqliteDurable(Path(path))
