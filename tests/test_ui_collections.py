@@ -101,6 +101,11 @@ def test_each_user_sees_their_documents_and_their_saved_conversations(browser, t
     browser.find_element(*css("#saved label")).click()
     wait_for(browser, lambda: finished_turns(browser) and "hearing" in finished_turns(browser)[0].text,
              "the saved conversation reopened")
+    browser.find_element(*css("#export-md")).click()
+    link = wait_for(browser, lambda: browser.find_elements(*css("#export a[href]")), "the Markdown export")[0]
+    exported = httpx.get(link.get_attribute("href"), cookies=login_cookies(url, USERS[0])).text
+    assert "# How do barn owls find prey under snow?" in exported and "owls.txt" in exported
+    assert "chars " in exported and "“" in exported  # each citation: its offsets and its quote
 
     log_in(browser, url, USERS[1])
     wait_for(browser, lambda: documents(browser) == ["merger.txt"], "bob's documents panel")
