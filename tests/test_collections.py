@@ -226,3 +226,24 @@ def test_rag_eval_answers_from_the_collection_given(rag_home, tmp_path, monkeypa
         metrics[collection] = json.loads(result.output)["metrics"]
     assert metrics["board"]["answers"]["correct"] == 1.0, "answered from `board`"
     assert metrics["default"]["refusal"]["answerable_refused"] == 1.0, "`default` alone does not answer it"
+
+
+def test_uploads_and_removals_need_a_write_grant(team, tmp_path):
+    from ui.chat import Chat
+    from ui.uploads import upload_folder
+
+    pipeline, _, board = team
+    received = tmp_path / "received" / "minutes.txt"
+    received.parent.mkdir()
+    received.write_text("The board minutes record a vote on the harbour lease.")
+    as_ann, as_bob = Chat(pipeline, lambda request: ANN), Chat(pipeline, lambda request: BOB)
+    assert as_ann.writable(ANN) == [] and as_bob.writable(BOB) == ["board"]
+    _, report, _ = as_ann.upload([str(received)], "board")
+    assert "may not upload" in report and not (upload_folder(pipeline.settings, "board") / "minutes.txt").exists()
+    status, _ = as_ann.remove(str(board / "merger.txt"))
+    assert "may not remove" in status and str(board / "merger.txt") in pipeline.documents(["board"])
+    _, report, _ = as_bob.upload([str(received)], "board")
+    stored = upload_folder(pipeline.settings, "board") / "minutes.txt"
+    assert "indexed" in report and str(stored) in pipeline.documents(["board"])
+    assert as_ann.document_choices() == [("owls.txt", str(tmp_path / "birds" / "owls.txt")),
+                                         ("router.txt", str(tmp_path / "birds" / "manuals" / "network" / "router.txt"))]
