@@ -95,8 +95,14 @@ def test_each_user_sees_their_documents_and_their_saved_conversations(browser, t
     turn = ask(browser, "How do barn owls find prey under snow?")
     assert "hearing" in turn.text
     wait_for(browser, lambda: sidebar(browser) == ["How do barn owls find prey under snow?"])
+    title = browser.find_element(*css("#conversation-title textarea"))
+    assert title.get_attribute("value") == "How do barn owls find prey under snow?"
+    title.clear()
+    title.send_keys("Owls")
+    browser.find_element(*css("#rename")).click()
+    wait_for(browser, lambda: sidebar(browser) == ["Owls"], "renamed")
     browser.refresh()  # a new page: the conversation comes back from the server
-    wait_for(browser, lambda: sidebar(browser) == ["How do barn owls find prey under snow?"])
+    wait_for(browser, lambda: sidebar(browser) == ["Owls"])
     assert not finished_turns(browser)
     browser.find_element(*css("#saved label")).click()
     wait_for(browser, lambda: finished_turns(browser) and "hearing" in finished_turns(browser)[0].text,
@@ -104,7 +110,8 @@ def test_each_user_sees_their_documents_and_their_saved_conversations(browser, t
     browser.find_element(*css("#export-md")).click()
     link = wait_for(browser, lambda: browser.find_elements(*css("#export a[href]")), "the Markdown export")[0]
     exported = httpx.get(link.get_attribute("href"), cookies=login_cookies(url, USERS[0])).text
-    assert "# How do barn owls find prey under snow?" in exported and "owls.txt" in exported
+    assert exported.startswith("# Owls\n") and "## How do barn owls find prey under snow?" in exported
+    assert "owls.txt" in exported
     assert "chars " in exported and "“" in exported  # each citation: its offsets and its quote
 
     log_in(browser, url, USERS[1])

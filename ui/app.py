@@ -153,7 +153,7 @@ def _wire(app: gr.Blocks, page: Page, chat: Chat, saved: SavedChats) -> None:
     turn = {
         "fn": saved.turn,
         "inputs": [page.question, page.chatbot, page.history, page.answerer, page.k, page.conversation],
-        "outputs": [page.question, page.chatbot, page.history, page.conversation, page.saved],
+        "outputs": [page.question, page.chatbot, page.history, page.conversation, page.saved, page.title],
         **answering,
         **PRIVATE,
     }

@@ -27,21 +27,23 @@ class SavedChats:
     def turn(self, question: str, messages: list, history: list, answerer: str, k: int, conversation: str | None,
              request: gr.Request | None = None) -> Iterator[tuple]:
         """Chat.turn, saving the answer: yields (question box, messages, history,
-        conversation id, sidebar)."""
+        conversation id, sidebar, title box); a new conversation is titled by its question."""
         reader = self.chat.reader_of(request)
         for box, shown, history, answer in self.chat.answering(question, messages, history, answerer, k, reader):
             if answer is None:
-                yield box, shown, history, conversation, gr.skip()
+                yield box, shown, history, conversation, gr.skip(), gr.skip()
                 continue
             if conversation:
                 try:
                     self.store.add_turn(reader, conversation, answer)
                 except ConversationError:
                     conversation = None  # another's, read with RAG_ADMINS_SEE_CONVERSATIONS: go on in one's own
+            title = gr.skip()
             if conversation is None:
                 conversation = self.store.start(reader, answer.question)
                 self.store.add_turn(reader, conversation, answer)
-            yield box, shown, history, conversation, self.sidebar(request, conversation)
+                title = self.store.get(reader, conversation).title
+            yield box, shown, history, conversation, self.sidebar(request, conversation), title
 
     def sidebar(self, request: gr.Request | None = None, selected: str | None = None) -> gr.Radio:
         """The user's saved conversations, latest first."""
