@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from index import failpoints
 from index.catalog import Catalogs, StoredChunk
+from index.catalog.team import TeamStore
 from index.config import IndexConfig
 from index.errors import (
     ModelMismatchError,
@@ -452,6 +453,20 @@ def open_catalogs(config: IndexConfig) -> Catalogs:
     from index.catalog.sqlite import SqliteCatalogs
 
     return SqliteCatalogs(config.home)
+
+
+def open_team_store(config: IndexConfig) -> TeamStore:
+    """The team's tables (index/catalog/team.py) where the config's catalogs live, created
+    when missing."""
+    if config.database_url:
+        open_catalogs(config)  # the same message when psycopg is missing
+        from index.catalog.postgres import postgres_team_store
+
+        return postgres_team_store(config.database_url, config.database_prefix)
+    from index.catalog.sqlite import sqlite_team_store
+
+    config.home.mkdir(parents=True, exist_ok=True)
+    return sqlite_team_store(config.home.resolve() / "team.sqlite")
 
 
 def current_generation(config: IndexConfig) -> str | None:

@@ -20,6 +20,7 @@ from rag.eval import eval_pipeline, evaluate, read_gold, summary_table, write_re
 from rag.eval import compare as compare_runs
 from rag.model_queue import Waiting
 from rag.settings import Settings
+from rag.team import cli as team_cli
 
 EXIT_OK, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2
 ELLIPSIS = " \u2026"
@@ -225,6 +226,10 @@ def _print_stream(stream, echo: bool):
         if echo:
             click.echo()
         return event
+
+
+for _command in (team_cli.users, team_cli.tokens, team_cli.audit):
+    cli.add_command(_command)
 
 
 def main() -> None:

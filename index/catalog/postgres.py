@@ -28,6 +28,8 @@ from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from index.catalog import SHARED_TABLES, Catalog, marks, query_terms
+from index.catalog.team import POSTGRES_AUDIT, TeamStore
+from index.catalog.team import TABLES as TEAM_TABLES
 from index.errors import CatalogUnavailable, IndexBusyError
 
 SCHEMA = SHARED_TABLES + """
@@ -161,19 +163,15 @@ class _Rows:
         return iter(self._rows)
 
 
-class PostgresCatalog(Catalog):
-    def __init__(self, url: str, schema: str, readonly: bool = False):
+class PooledConnections:
+    """Connections to one schema of a PostgreSQL database, shared by threads; a thread's open
+    transaction pins one of them until the transaction ends."""
+
+    def __init__(self, url: str, schema: str):
         self.url = url
         self.schema = schema
-        self.name = f"{_where(url)}/{schema}"
-        self.where = f"in PostgreSQL {self.name}"
         self._pool = _pool(url, POOL_SIZE, options=f"-c search_path={schema}")
         self._local = threading.local()  # the connection of this thread's open transaction
-        try:
-            super().__init__(readonly)
-        except BaseException:
-            self._pool.close()
-            raise
 
     def _execute(self, sql, params=()):
         pinned = getattr(self._local, "connection", None)
@@ -197,6 +195,18 @@ class PostgresCatalog(Catalog):
 
     def close(self) -> None:
         self._pool.close()
+
+
+class PostgresCatalog(PooledConnections, Catalog):
+    def __init__(self, url: str, schema: str, readonly: bool = False):
+        PooledConnections.__init__(self, url, schema)
+        self.name = f"{_where(url)}/{schema}"
+        self.where = f"in PostgreSQL {self.name}"
+        try:
+            Catalog.__init__(self, readonly)
+        except BaseException:
+            self._pool.close()
+            raise
 
     def _create(self) -> None:
         with self._transaction():
@@ -340,3 +350,20 @@ def _where(url: str) -> str:
 
 def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+class PostgresTeamStore(PooledConnections, TeamStore):
+    def __init__(self, url: str, schema: str):
+        super().__init__(url, schema)
+        with self._transaction():
+            # Replicas starting together would race to create the same tables.
+            self._execute("SELECT pg_advisory_xact_lock(hashtext(?))", (schema,))
+            self._execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            for statement in [*TEAM_TABLES.split(";"), *POSTGRES_AUDIT]:
+                self._execute(statement)
+
+
+@functools.cache
+def postgres_team_store(url: str, prefix: str) -> PostgresTeamStore:
+    """The schema `<prefix>_team_store` (not a generation's name: generations are alphanumeric)."""
+    return PostgresTeamStore(url, f"{prefix}_team_store")

@@ -3,6 +3,7 @@ index, and `RAG_HOME/CURRENT` naming the live generation."""
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -13,6 +14,8 @@ from pathlib import Path
 import filelock
 
 from index.catalog import SHARED_TABLES, Catalog, marks, query_terms
+from index.catalog.team import SQLITE_AUDIT, TeamStore
+from index.catalog.team import TABLES as TEAM_TABLES
 from index.errors import IndexBusyError
 
 SCHEMA = SHARED_TABLES + """
@@ -57,22 +60,16 @@ class _Connection(sqlite3.Connection):
     """A connection that can be weakly referenced (sqlite3's own cannot)."""
 
 
-class SqliteCatalog(Catalog):
-    """Each thread gets its own connection: the web chat answers on several threads at once,
+class ThreadConnections:
+    """A SQLite file opened once per thread: the web chat answers on several threads at once,
     and a connection's statement cache is not safe to share between them (CPython issue
     118172: wrong rows on 3.12 and 3.13)."""
 
-    CHUNKS_WITH_TEXT = "chunks c JOIN chunks_fts f ON f.rowid = c.rowid"
-    CHUNK_TEXT = "f.text"
-
     def __init__(self, path: Path, readonly: bool = False):
         self.path = path
-        self.name = str(path)
-        self.where = f"in {path.parent}"
         self._uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
         self._local = threading.local()
         self._connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
-        super().__init__(readonly)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -97,6 +94,17 @@ class SqliteCatalog(Catalog):
     def close(self) -> None:
         for connection in list(self._connections):
             connection.close()
+
+
+class SqliteCatalog(ThreadConnections, Catalog):
+    CHUNKS_WITH_TEXT = "chunks c JOIN chunks_fts f ON f.rowid = c.rowid"
+    CHUNK_TEXT = "f.text"
+
+    def __init__(self, path: Path, readonly: bool = False):
+        ThreadConnections.__init__(self, path, readonly)
+        self.name = str(path)
+        self.where = f"in {path.parent}"
+        Catalog.__init__(self, readonly)
 
     def _create(self) -> None:
         self.db.execute("PRAGMA journal_mode = WAL")
@@ -197,3 +205,17 @@ class SqliteCatalogs:
             yield
         finally:
             lock.release()
+
+
+class SqliteTeamStore(ThreadConnections, TeamStore):
+    def __init__(self, path: Path):
+        super().__init__(path)
+        self.db.execute("PRAGMA journal_mode = WAL")
+        with self.db:
+            self.db.executescript(TEAM_TABLES + ";" + SQLITE_AUDIT)
+
+
+@functools.cache
+def sqlite_team_store(path: Path) -> SqliteTeamStore:
+    """One per file in a process, shared by its threads."""
+    return SqliteTeamStore(path)
