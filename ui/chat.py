@@ -15,21 +15,23 @@ import gradio as gr
 from rag import Answer, NoIndexError, Pipeline, RagError, TextDelta
 from rag.answerers import WarmUp
 from rag.model_queue import Waiting
+from rag.team import Audit
 from ui import render, uploads
 
 EMPTY_INDEX = "No documents are indexed yet: upload some in the Documents panel."
 
 
 class Chat:
-    def __init__(self, pipeline: Pipeline):
+    def __init__(self, pipeline: Pipeline, audit: Audit | None = None):
         self.pipeline = pipeline
         self.settings = pipeline.settings
+        self.audit = audit
         # Answers without a model are mostly SQLite and numpy: as many at once as there are
         # cores. Those with a model wait for its turn instead (rag/model_queue.py).
         self._cores = threading.BoundedSemaphore(os.cpu_count() or 1)
 
     def turn(
-        self, question: str, messages: list, history: list, answerer: str, k: int
+        self, question: str, messages: list, history: list, answerer: str, k: int, request: gr.Request = None
     ) -> Iterator[tuple[str, list, list]]:
         """One question of the conversation: yields (question box, chat messages, history)
         while the answer streams in. `history` holds the plain question/answer text the
@@ -37,6 +39,7 @@ class Chat:
         if not question.strip():
             yield question, messages, history
             return
+        self._asked(request, question, "chat")
         shown = [*messages, {"role": "user", "content": render.question_html(question)}]
         yield "", [*shown, _assistant(render.pending_html(""))], history
         text, answer = "", None
@@ -61,9 +64,10 @@ class Chat:
         turn = [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
         yield "", [*shown, _assistant(content)], [*history, *turn]
 
-    def ask(self, question: str) -> dict:
+    def ask(self, question: str, request: gr.Request = None) -> dict:
         """Answer a question from the indexed documents, with the passages and exact
         citations it rests on (the dictionary of rag.Answer.to_dict())."""
+        self._asked(request, question, "api")
         try:
             answerer, fallback = self._answerer_now(None)
             with self._running(answerer):
@@ -93,7 +97,7 @@ class Chat:
         calls a model, whose turn it waits for in the pipeline."""
         return self._cores if self.pipeline.answerers.queue(answerer) is None else contextlib.nullcontext()
 
-    def upload(self, paths: list[str] | None, progress=gr.Progress()):
+    def upload(self, paths: list[str] | None, request: gr.Request = None, progress=gr.Progress()):
         """-> (cleared upload box, report of each file, documents panel)"""
 
         def on_progress(done, total, name):
@@ -101,13 +105,16 @@ class Chat:
 
         files = [(Path(path).name, Path(path)) for path in paths or []]
         results = uploads.add_documents(files, self.pipeline, on_progress)
+        for result in results:
+            self._record(request, "upload", name=result.name, ok=result.ok, result=result.message)
         return None, render.upload_report_html(results), self.documents()
 
-    def remove(self, source: str | None):
+    def remove(self, source: str | None, request: gr.Request = None):
         """-> (status, documents panel)"""
         if not source:
             return render.error_html("Choose a document to remove."), self.documents()
         message = uploads.remove_document(source, self.pipeline)
+        self._record(request, "remove", source=source, result=message)
         return render.text_html(message, "rag-status"), self.documents()
 
     def documents(self) -> gr.Radio:
@@ -120,6 +127,17 @@ class Chat:
         except NoIndexError:
             sources = []
         return uploads.indexed_documents(sources)
+
+    def _asked(self, request: gr.Request | None, question: str, where: str) -> None:
+        if self.settings.audit_questions:
+            self._record(request, "question", question=question, via=where)
+
+    def _record(self, request: gr.Request | None, action: str, **detail) -> None:
+        """An audit event by whoever sent the request (nobody on a server without logins)."""
+        if self.audit is not None:
+            client = getattr(request, "client", None)
+            self.audit.record(action, user=getattr(request, "username", None),
+                              ip=client.host if client else None, **detail)
 
     def _document_text(self, source: str) -> str | None:
         return self.pipeline.document_text(source)
