@@ -10,7 +10,6 @@ from click.testing import CliRunner
 
 from index.store import open_team_store
 from rag.cli import cli
-from rag.errors import SettingsError
 from rag.settings import Settings
 from rag.team import AccountError, Accounts, Audit, Sessions, Throttle
 from rag.team.accounts import User
@@ -141,12 +140,6 @@ def test_an_attacked_account_still_lets_in_an_ip_without_failures(store, clock):
     assert throttle.retry_after("10.0.0.0", "ben") is None
     clock.now += WINDOW
     assert throttle.retry_after("10.0.0.0", "ana") is None  # the account's lock never grows
-
-
-def test_rag_ui_auth_is_refused_with_how_to_move(monkeypatch):
-    monkeypatch.setenv("RAG_UI_AUTH", "team:secret")
-    with pytest.raises(SettingsError, match=r"RAG_UI_AUTH was replaced by accounts.*rag users add NAME"):
-        Settings.from_env()
 
 
 def rag(*args: str, input: str | None = None):

@@ -180,16 +180,25 @@ class ServeError(RagError):
     """The web chat cannot listen where it is configured to (the port is taken, say)."""
 
 
+def exposure_problem(settings: Settings, has_accounts: bool) -> str | None:
+    """Why the chat must not be served as configured: reachable from other machines with
+    nobody to log in."""
+    if has_accounts or _is_loopback(settings.ui_host):
+        return None
+    return (
+        f"refusing to serve on {settings.ui_host} without a login: anyone who can reach this machine "
+        "could read and change your documents. Create an account with `rag users add NAME --admin`, "
+        "or serve on 127.0.0.1."
+    )
+
+
 def serve(settings: Settings) -> None:
     """Serve the chat: with a login when there are accounts; without one only on loopback."""
     team = open_team(settings)
     has_accounts = team.accounts.exist()
-    if not has_accounts and not _is_loopback(settings.ui_host):
-        raise ServeError(
-            f"refusing to serve on {settings.ui_host} without a login: anyone who can reach this machine "
-            "could read and change your documents. Create an account with `rag users add NAME --admin`, "
-            "or serve on 127.0.0.1."
-        )
+    problem = exposure_problem(settings, has_accounts)
+    if problem:
+        raise ServeError(problem)
     app = build_app(settings, team)
     try:
         if has_accounts:
