@@ -198,10 +198,39 @@ def test_a_browser_logs_in_and_out(server, browser):
     browser.find_element(*css("#password")).send_keys(PASSWORD)
     browser.find_element(*css("#login")).click()
     wait_for(browser, lambda: browser.find_elements(*css("#question textarea")))
+    added = add_account_in_page(browser, "frank")
+    assert "Added frank. Password (shown once): " in added
+    password = added.rsplit(": ", 1)[1].strip()
+    assert Accounts(open_team_store(IndexConfig(server.home))).verify("frank", password)
     browser.find_element(*css("#logout")).click()
     wait_for(browser, lambda: browser.find_elements(*css("#username")))
     browser.get(server.url)
     wait_for(browser, lambda: browser.find_elements(*css("#username")))  # the session ended
+
+
+def add_account_in_page(browser, name: str) -> str:
+    """Add an account in the Accounts panel (an admin's); -> the status shown."""
+    wait_for(browser, lambda: [e for e in browser.find_elements(*css("#accounts button")) if e.is_displayed()])
+    browser.find_element(*css("#accounts button")).click()  # open the accordion
+    wait_for(browser, lambda: browser.find_elements(*css("#account-name textarea, #account-name input")))
+    browser.find_element(*css("#account-name textarea, #account-name input")).send_keys(name)
+    browser.find_element(*css("#account-add")).click()
+    wait_for(browser, lambda: "Added" in browser.find_element(*css("#account-status")).text)
+    return browser.find_element(*css("#account-status")).text
+
+
+@pytest.mark.browser
+def test_the_accounts_panel_is_an_admins_only(server, browser):
+    browser.delete_all_cookies()
+    browser.get(f"{server.url}/login")
+    wait_for(browser, lambda: browser.find_elements(*css("#username")))
+    browser.find_element(*css("#username")).send_keys("ben")
+    browser.find_element(*css("#password")).send_keys(PASSWORD)
+    browser.find_element(*css("#login")).click()
+    wait_for(browser, lambda: browser.find_elements(*css("#question textarea")))
+    wait_for(browser, lambda: browser.find_elements(*css("#logout")))
+    assert not [e for e in browser.find_elements(*css("#accounts")) if e.is_displayed()]
+    browser.find_element(*css("#logout")).click()
 
 
 def test_a_login_on_one_replica_is_valid_on_the_other(postgres, tmp_path_factory):

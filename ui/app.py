@@ -12,6 +12,7 @@ import uvicorn
 from rag import SUPPORTED_SUFFIXES, Pipeline, RagError, Settings
 from rag import answerers
 from rag.team import Team, open_team
+from ui.admin import AdminPanel
 from ui.chat import Chat
 from ui.login import Logins, login_app
 
@@ -62,8 +63,11 @@ def build_app(settings: Settings, team: Team | None = None) -> gr.Blocks:
     chat.warm_up()
     # Gradio keeps its own copy of each upload (ours is in RAG_HOME/uploads): drop it after a day.
     with gr.Blocks(title="rag-chat", analytics_enabled=False, delete_cache=(3600, 86400)) as app:
-        page = _layout(settings, documents, logout=team is not None and team.accounts.exist())
+        with_accounts = team is not None and team.accounts.exist()
+        page = _layout(settings, documents, logout=with_accounts)
         _wire(app, page, chat)
+        if with_accounts:
+            AdminPanel(team).build(app, PRIVATE)
     return app
 
 

@@ -39,11 +39,11 @@ class Chat:
         if not question.strip():
             yield question, messages, history
             return
-        self._asked(request, question, "chat")
         shown = [*messages, {"role": "user", "content": render.question_html(question)}]
         yield "", [*shown, _assistant(render.pending_html(""))], history
         text, answer = "", None
         try:
+            self._asked(request, question, "chat")
             answerer, fallback = self._answerer_now(answerer)
             with self._running(answerer):
                 for piece in self.pipeline.ask_stream(question, history=history, k=int(k), answerer=answerer):
@@ -67,8 +67,8 @@ class Chat:
     def ask(self, question: str, request: gr.Request = None) -> dict:
         """Answer a question from the indexed documents, with the passages and exact
         citations it rests on (the dictionary of rag.Answer.to_dict())."""
-        self._asked(request, question, "api")
         try:
+            self._asked(request, question, "api")
             answerer, fallback = self._answerer_now(None)
             with self._running(answerer):
                 return _labelled(self.pipeline.ask(question, answerer=answerer), fallback).to_dict()
