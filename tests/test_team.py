@@ -72,6 +72,15 @@ def test_removing_a_user_ends_their_sessions_and_tokens(store, clock):
         accounts.remove("ben")
 
 
+def test_a_new_password_ends_the_sessions_but_not_the_tokens(store, clock):
+    accounts, sessions = Accounts(store, clock), Sessions(store, 1, clock)
+    user = accounts.add("ana", PASSWORD)
+    session, token = sessions.start(user), accounts.create_token("ana")
+    accounts.set_password("ana", "another long password")
+    assert sessions.user(session) is None and accounts.user_for_token(token) == user
+    assert accounts.verify("ana", "another long password") == user and accounts.verify("ana", PASSWORD) is None
+
+
 def test_a_session_ends_when_it_expires_or_logs_out(store, clock):
     user = Accounts(store, clock).add("ana", PASSWORD)
     sessions = Sessions(store, 1, clock)

@@ -98,7 +98,10 @@ class TeamStore:
         return self._execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
 
     def set_password(self, name: str, password_hash: str) -> bool:
+        """The new hash, and the account's sessions ended (a password changed after a leak
+        must log the thief out), in one transaction."""
         with self._transaction():
+            self._execute("DELETE FROM sessions WHERE user_name = ?", (name,))
             return bool(self._execute("UPDATE users SET password_hash = ? WHERE name = ? RETURNING name",
                                       (password_hash, name)).fetchall())
 

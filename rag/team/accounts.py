@@ -91,6 +91,7 @@ class Accounts:
             raise self._unknown(name)
 
     def set_password(self, name: str, password: str) -> None:
+        """The new password; every session of the account ends."""
         if not self.store.set_password(name, _HASHER.hash(check_password(password))):
             raise self._unknown(name)
 

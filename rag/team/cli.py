@@ -91,7 +91,7 @@ def remove_user(name: str) -> None:
 @click.argument("name")
 @click.option("--generate", is_flag=True, help="Generate the password and print it (once).")
 def set_password(name: str, generate: bool) -> None:
-    """Set a new password for NAME (its sessions stay; remove and re-add to end them)."""
+    """Set a new password for NAME; its sessions end (its tokens stay: revoke them apart)."""
     team = _team()
     _run(lambda: team.accounts.require(name))
     password = generated_password() if generate else click.prompt(
@@ -102,7 +102,7 @@ def set_password(name: str, generate: bool) -> None:
         _audited(team, "password changed", account=name)
 
     _run(change)
-    click.echo(f"Changed the password of {name}." + (f" Password (shown once): {password}" if generate else ""))
+    click.echo(f"Changed the password of {name}; its sessions ended." + (f" Password (shown once): {password}" if generate else ""))
 
 
 @click.group()
