@@ -92,7 +92,7 @@ def server(tmp_path_factory):
     """One server over the seed article, with an account for each test that changes one."""
     home = tmp_path_factory.mktemp("team-home")
     assert ingest([str(SEED)], IndexConfig(home)).added == 1
-    add_users(IndexConfig(home), "ana", "ben", "carol", "dan", "erin")
+    add_users(IndexConfig(home), "ana", "ben", "carol", "dan", "erin", "gail")
     started = TeamServer(server_env(), home)
     yield started
     started.stop()
@@ -189,48 +189,96 @@ def test_logins_and_questions_are_in_the_audit_log(server):
 def test_a_browser_logs_in_and_out(server, browser):
     browser.delete_all_cookies()
     browser.get(server.url)
-    wait_for(browser, lambda: browser.find_elements(*css("#username")))
-    browser.find_element(*css("#username")).send_keys("ana")
-    browser.find_element(*css("#password")).send_keys("wrong password")
-    browser.find_element(*css("#login")).click()
-    wait_for(browser, lambda: "Wrong name or password." in browser.find_element(*css("#login-error")).text)
-    browser.find_element(*css("#username")).send_keys("ana")
-    browser.find_element(*css("#password")).send_keys(PASSWORD)
-    browser.find_element(*css("#login")).click()
+    wait_for(browser, lambda: browser.find_elements(*css("#username")))  # sent to the login page
+    log_in_page(browser, server.url, "ana", "wrong password")
+    wait_for(browser, lambda: "Wrong name or password." in text_of(browser, "#login-error"))
+    log_in_page(browser, server.url, "ana")
     wait_for(browser, lambda: browser.find_elements(*css("#question textarea")))
     added = add_account_in_page(browser, "frank")
     assert "Added frank. Password (shown once): " in added
     password = added.rsplit(": ", 1)[1].strip()
     assert Accounts(open_team_store(IndexConfig(server.home))).verify("frank", password)
-    browser.find_element(*css("#logout")).click()
+    click(browser, "#logout")
     wait_for(browser, lambda: browser.find_elements(*css("#username")))
     browser.get(server.url)
     wait_for(browser, lambda: browser.find_elements(*css("#username")))  # the session ended
 
 
+def text_of(browser, selector: str) -> str:
+    """The element's text, or "" while it is missing or being re-rendered."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+    try:
+        return browser.find_element(*css(selector)).text
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ""
+
+
+def click(browser, selector: str) -> None:
+    """Click the element once it is shown, again if Gradio re-rendered it meanwhile."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    def clicked() -> bool:
+        try:
+            shown = [e for e in browser.find_elements(*css(selector)) if e.is_displayed()]
+            if shown:
+                shown[0].click()
+            return bool(shown)
+        except (StaleElementReferenceException, WebDriverException):
+            return False
+
+    wait_for(browser, clicked, f"cannot click {selector}")
+
+
+def type_into(browser, selector: str, text: str) -> None:
+    wait_for(browser, lambda: browser.find_elements(*css(selector)))
+    browser.find_element(*css(selector)).send_keys(text)
+
+
+def log_in_page(browser, url: str, name: str, password: str = PASSWORD) -> None:
+    browser.delete_all_cookies()
+    browser.get(f"{url}/login")
+    type_into(browser, "#username", name)
+    type_into(browser, "#password", password)
+    click(browser, "#login")
+
+
 def add_account_in_page(browser, name: str) -> str:
     """Add an account in the Accounts panel (an admin's); -> the status shown."""
-    wait_for(browser, lambda: [e for e in browser.find_elements(*css("#accounts button")) if e.is_displayed()])
-    browser.find_element(*css("#accounts button")).click()  # open the accordion
-    wait_for(browser, lambda: browser.find_elements(*css("#account-name textarea, #account-name input")))
-    browser.find_element(*css("#account-name textarea, #account-name input")).send_keys(name)
-    browser.find_element(*css("#account-add")).click()
-    wait_for(browser, lambda: "Added" in browser.find_element(*css("#account-status")).text)
-    return browser.find_element(*css("#account-status")).text
+    click(browser, "#accounts button")  # open the accordion
+    type_into(browser, "#account-name textarea, #account-name input", name)
+    click(browser, "#account-add")
+    wait_for(browser, lambda: "Added" in text_of(browser, "#account-status"))
+    return text_of(browser, "#account-status")
 
 
 @pytest.mark.browser
 def test_the_accounts_panel_is_an_admins_only(server, browser):
-    browser.delete_all_cookies()
-    browser.get(f"{server.url}/login")
-    wait_for(browser, lambda: browser.find_elements(*css("#username")))
-    browser.find_element(*css("#username")).send_keys("ben")
-    browser.find_element(*css("#password")).send_keys(PASSWORD)
-    browser.find_element(*css("#login")).click()
+    log_in_page(browser, server.url, "gail")
     wait_for(browser, lambda: browser.find_elements(*css("#question textarea")))
-    wait_for(browser, lambda: browser.find_elements(*css("#logout")))
+    click(browser, "#tokens button")
+    wait_for(browser, lambda: "No tokens yet." in text_of(browser, "#tokens-list"))  # the page's load events ran
     assert not [e for e in browser.find_elements(*css("#accounts")) if e.is_displayed()]
-    browser.find_element(*css("#logout")).click()
+    click(browser, "#logout")
+
+
+@pytest.mark.browser
+def test_a_user_creates_and_revokes_their_own_token_in_the_page(server, browser):
+    log_in_page(browser, server.url, "ben")
+    click(browser, "#tokens button")  # open the accordion
+    type_into(browser, "#token-label textarea, #token-label input", "notebook")
+    click(browser, "#token-create")
+    wait_for(browser, lambda: "Your new token" in text_of(browser, "#token-status"))
+    token = text_of(browser, "#token-status").rsplit(": ", 1)[1].strip()
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(f"{server.url}/config", headers=bearer).status_code == 200
+    wait_for(browser, lambda: "notebook" in text_of(browser, "#tokens-list"))
+    [listed] = [line for line in text_of(browser, "#tokens-list").splitlines() if "notebook" in line]
+    type_into(browser, "#token-id textarea, #token-id input", listed.split()[0])
+    click(browser, "#token-revoke")
+    wait_for(browser, lambda: "Revoked" in text_of(browser, "#token-status"))
+    assert httpx.get(f"{server.url}/config", headers=bearer).status_code == 401
+    click(browser, "#logout")
 
 
 def test_a_login_on_one_replica_is_valid_on_the_other(postgres, tmp_path_factory):

@@ -10,6 +10,7 @@ from rag import RagError
 from rag.team import Team
 from rag.team.accounts import generated_password
 from ui import render
+from ui.login import client_ip
 
 
 class AdminPanel:
@@ -40,7 +41,7 @@ class AdminPanel:
         def do(by: str) -> str:
             password = generated_password()
             self.team.accounts.add(name.strip(), password, is_admin=is_admin)
-            self.team.audit.record("user added", user=by, ip=_ip(request), account=name.strip(), admin=is_admin)
+            self.team.audit.record("user added", user=by, ip=client_ip(request), account=name.strip(), admin=is_admin)
             return f"Added {name.strip()}. Password (shown once): {password}"
 
         return self._as_admin(request, do)
@@ -50,7 +51,7 @@ class AdminPanel:
             if name.strip() == by:
                 raise RagError("you cannot remove your own account here (`rag users remove` can)")
             self.team.accounts.remove(name.strip())
-            self.team.audit.record("user removed", user=by, ip=_ip(request), account=name.strip())
+            self.team.audit.record("user removed", user=by, ip=client_ip(request), account=name.strip())
             return f"Removed {name.strip()}; its sessions and tokens no longer work."
 
         return self._as_admin(request, do)
@@ -78,7 +79,3 @@ class AdminPanel:
         return "".join(render.text_html(f"{user.name}{' (admin)' if user.is_admin else ''}", "rag-account")
                        for user in self.team.accounts.users())
 
-
-def _ip(request: gr.Request) -> str | None:
-    client = getattr(request, "client", None)
-    return client.host if client else None

@@ -15,6 +15,7 @@ from rag.team import Team, open_team
 from ui.admin import AdminPanel
 from ui.chat import Chat
 from ui.login import Logins, login_app
+from ui.tokens import TokenPanel
 
 EXAMPLES = [
     "How much market value did Nvidia lose?",
@@ -68,6 +69,7 @@ def build_app(settings: Settings, team: Team | None = None) -> gr.Blocks:
         _wire(app, page, chat)
         if with_accounts:
             AdminPanel(team).build(app, PRIVATE)
+            TokenPanel(team).build(app, PRIVATE)
     return app
 
 

@@ -17,6 +17,7 @@ from rag.answerers import WarmUp
 from rag.model_queue import Waiting
 from rag.team import Audit
 from ui import render, uploads
+from ui.login import client_ip
 
 EMPTY_INDEX = "No documents are indexed yet: upload some in the Documents panel."
 
@@ -135,9 +136,7 @@ class Chat:
     def _record(self, request: gr.Request | None, action: str, **detail) -> None:
         """An audit event by whoever sent the request (nobody on a server without logins)."""
         if self.audit is not None:
-            client = getattr(request, "client", None)
-            self.audit.record(action, user=getattr(request, "username", None),
-                              ip=client.host if client else None, **detail)
+            self.audit.record(action, user=getattr(request, "username", None), ip=client_ip(request), **detail)
 
     def _document_text(self, source: str) -> str | None:
         return self.pipeline.document_text(source)

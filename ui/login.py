@@ -15,6 +15,7 @@ import html
 import math
 from string import Template
 
+import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -47,8 +48,10 @@ def login_page(message: str = "", status: int = 200, headers: dict | None = None
     return HTMLResponse(LOGIN_PAGE.substitute(message=html.escape(message)), status, headers)
 
 
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def client_ip(request: Request | gr.Request | None) -> str | None:
+    """The connection's address of a FastAPI or Gradio request (None: no request, as in tests)."""
+    client = getattr(request, "client", None)
+    return client.host if client else None
 
 
 def is_https(request: Request) -> bool:
@@ -123,7 +126,8 @@ def login_app(logins: Logins) -> FastAPI:
     async def login(request: Request) -> Response:
         form = await request.form()
         name, password = str(form.get("username", "")), str(form.get("password", ""))
-        return await run_in_threadpool(logins.log_in, name, password, client_ip(request), is_https(request))
+        ip = client_ip(request) or "unknown"
+        return await run_in_threadpool(logins.log_in, name, password, ip, is_https(request))
 
     @app.api_route("/logout", methods=["GET", "POST"])
     async def logout(request: Request) -> Response:

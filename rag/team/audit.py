@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 
 from index.catalog.team import TeamStore
 
@@ -21,6 +22,11 @@ class Event:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def utc(at: float) -> str:
+    """Seconds since the epoch as they are shown: 2026-12-06T09:00:00Z."""
+    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Audit:

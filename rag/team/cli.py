@@ -16,6 +16,7 @@ from rag.errors import RagError
 from rag.settings import Settings
 from rag.team import Team, open_team
 from rag.team.accounts import generated_password
+from rag.team.audit import utc
 
 RELATIVE = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -134,8 +135,8 @@ def list_tokens(name: str) -> None:
     found = []
     _run(lambda: found.extend(team.accounts.tokens(name)))
     for token in found:
-        revoked = f"revoked {_when(token.revoked)}" if token.revoked else "live"
-        click.echo(f"{token.id}  created {_when(token.created)}  {revoked}  {token.label}")
+        revoked = f"revoked {utc(token.revoked)}" if token.revoked else "live"
+        click.echo(f"{token.id}  created {utc(token.created)}  {revoked}  {token.label}")
 
 
 @tokens.command("revoke")
@@ -166,7 +167,7 @@ def audit(since: str | None, user: str | None, as_json: bool) -> None:
             click.echo(json.dumps(event.to_dict(), ensure_ascii=False))
             continue
         detail = " ".join(f"{key}={value}" for key, value in event.detail.items())
-        click.echo(f"{_when(event.at)}  {event.user or '-'}  {event.ip or '-'}  {event.action}  {detail}".rstrip())
+        click.echo(f"{utc(event.at)}  {event.user or '-'}  {event.ip or '-'}  {event.action}  {detail}".rstrip())
 
 
 def parse_since(text: str | None, now: float | None = None) -> float | None:
@@ -183,6 +184,3 @@ def parse_since(text: str | None, now: float | None = None) -> float | None:
                                  param_hint="--since") from None
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
-
-def _when(at: float) -> str:
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
