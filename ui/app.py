@@ -175,7 +175,7 @@ def launch(app: gr.Blocks, settings: Settings, **options):
 
 def with_logins(app: gr.Blocks, settings: Settings, team: Team):
     """The page behind the login: mounted in the FastAPI app that owns /login and /logout."""
-    logins = Logins(team, settings)
+    logins = Logins(team)
     return gr.mount_gradio_app(
         login_app(logins), app, path="/", auth_dependency=logins.current_user,
         max_file_size=f"{settings.max_upload_mb}mb", css=CSS, theme=THEME,

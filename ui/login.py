@@ -20,7 +20,6 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from rag.settings import Settings
 from rag.team import Team, User
 
 COOKIE = "rag_session"
@@ -64,9 +63,8 @@ def is_https(request: Request) -> bool:
 class Logins:
     """The routes and the request-to-user lookup of one server."""
 
-    def __init__(self, team: Team, settings: Settings):
+    def __init__(self, team: Team):
         self.team = team
-        self.settings = settings
 
     def user(self, request: Request) -> User | None:
         token = request.cookies.get(COOKIE)
