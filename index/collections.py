@@ -23,14 +23,6 @@ from index.errors import CollectionError
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 ACCESS = ("read", "write")
-GRANTS = """
-CREATE TABLE IF NOT EXISTS grants (
-    collection TEXT NOT NULL,
-    username TEXT NOT NULL,
-    access TEXT NOT NULL CHECK (access IN ('read', 'write')),
-    PRIMARY KEY (collection, username)
-)
-"""
 
 
 def check_name(name: str) -> str:
@@ -53,7 +45,6 @@ class Grants:
 
     def __init__(self, config: IndexConfig):
         self.db = open_durable(config)
-        self.db.create(GRANTS)
 
     def grant(self, collection: str, user: str, access: str, existing: set[str]) -> Grant:
         """Give `user` read or write access to `collection`, which must be one of `existing`

@@ -474,8 +474,11 @@ def open_catalogs(config: IndexConfig) -> Catalogs:
 
 def open_durable(config: IndexConfig) -> Durable:
     """The tables of the config's index that outlive its generations (grants, saved
-    conversations): in PostgreSQL when it names a database, else a SQLite file under its home."""
+    conversations, the team's accounts, sessions, tokens, failed logins and audit log): in
+    PostgreSQL when it names a database, else a SQLite file under its home; created when
+    missing."""
     if config.database_url:
+        open_catalogs(config)  # the same message when psycopg is missing
         return _postgres_durable(config.database_url, config.database_prefix)
     return _sqlite_durable(str(config.home.resolve() / SQLITE_FILE))
 
@@ -485,12 +488,17 @@ def _postgres_durable(url: str, prefix: str) -> Durable:
     """One per database and prefix in a process (its connections are kept)."""
     from index.catalog.postgres import PostgresDurable
 
-    return PostgresDurable(url, f"{prefix}_{SCHEMA_SUFFIX}", DURABLE_POOL_SIZE)
+    return _created(PostgresDurable(url, f"{prefix}_{SCHEMA_SUFFIX}", DURABLE_POOL_SIZE))
 
 
 @functools.cache
 def _sqlite_durable(path: str) -> Durable:
-    return SqliteDurable(Path(path))
+    return _created(SqliteDurable(Path(path)))
+
+
+def _created(db: Durable) -> Durable:
+    db.create_tables()
+    return db
 
 
 def current_generation(config: IndexConfig) -> str | None:

@@ -15,13 +15,14 @@ from index import check_index
 from index.collections import Grants, check_name, live_collection_sizes
 from index import ingest as run_ingest
 from index.formats import SECTION_SEPARATOR
-from rag.access import audit
 from rag.answer import TextDelta, place
 from rag.errors import RagError
 from rag.eval import eval_pipeline, evaluate, read_gold, summary_table, write_report
 from rag.eval import compare as compare_runs
 from rag.model_queue import Waiting
 from rag.settings import Settings
+from rag.team import cli as team_cli
+from rag.team import open_team
 
 EXIT_OK, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2
 ELLIPSIS = " \u2026"
@@ -241,11 +242,13 @@ def list_collections(as_json: bool) -> None:
 def grant(collection: str, user: str, access: str) -> None:
     """Let USER read (or write) COLLECTION, which must hold documents (or be `default`)."""
     try:
-        config = Settings.from_env().index_config
+        settings = Settings.from_env()
+        open_team(settings).accounts.require(user)  # grants are joined to accounts by name
+        config = settings.index_config
         done = Grants(config).grant(collection, user, access, set(live_collection_sizes(config)))
     except RagError as exc:
         _fail(str(exc))
-    audit("grant", None, {"collection": done.collection, "user": done.user, "access": done.access})
+    team_cli.audited_from_cli("grant", collection=done.collection, account=done.user, access=done.access)
     click.echo(f"{done.user} may now {done.access} {done.collection}.")
 
 
@@ -258,7 +261,7 @@ def revoke(collection: str, user: str) -> None:
         revoked = Grants(Settings.from_env().index_config).revoke(collection, user)
     except RagError as exc:
         _fail(str(exc))
-    audit("revoke", None, {"collection": collection, "user": user})
+    team_cli.audited_from_cli("revoke", collection=collection, account=user, revoked=revoked)
     click.echo(f"{user} may no longer read {collection}." if revoked else f"{user} had no grant on {collection}.")
 
 
@@ -288,6 +291,10 @@ def _print_stream(stream, echo: bool):
         if echo:
             click.echo()
         return event
+
+
+for _command in (team_cli.users, team_cli.tokens, team_cli.audit):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -16,26 +16,10 @@ from dataclasses import dataclass
 
 from index import IndexConfig
 from index.store import open_durable
-from rag.access import Reader
 from rag.answer import Answer, place
 from rag.errors import ConversationError
+from rag.team.accounts import User
 
-TABLES = """
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    title TEXT NOT NULL,
-    created DOUBLE PRECISION NOT NULL,
-    updated DOUBLE PRECISION NOT NULL
-);
-CREATE INDEX IF NOT EXISTS conversations_owner ON conversations(owner, updated);
-CREATE TABLE IF NOT EXISTS conversation_turns (
-    conversation TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-    n INTEGER NOT NULL,
-    answer TEXT NOT NULL,
-    PRIMARY KEY (conversation, n)
-)
-"""
 MAX_TITLE_CHARS = 80
 
 
@@ -70,17 +54,16 @@ class Conversation:
         return "\n".join(lines)
 
 
-def _owner(reader: Reader) -> str:
+def _owner(reader: User) -> str:
     return reader.name or ""  # the local admin of a chat without accounts
 
 
 class Conversations:
     def __init__(self, config: IndexConfig, admins_see_all: bool = False):
         self.db = open_durable(config)
-        self.db.create(TABLES)
         self.admins_see_all = admins_see_all
 
-    def start(self, reader: Reader, first_question: str) -> str:
+    def start(self, reader: User, first_question: str) -> str:
         """A new conversation of `reader`'s, titled by its first question; its id."""
         conversation = uuid.uuid4().hex
         now = time.time()
@@ -88,7 +71,7 @@ class Conversations:
                         (conversation, _owner(reader), _title(first_question), now, now))
         return conversation
 
-    def add_turn(self, reader: Reader, conversation: str, answer: Answer) -> None:
+    def add_turn(self, reader: User, conversation: str, answer: Answer) -> None:
         self._own(reader, conversation)
         with self.db.transaction():
             n = self.db.execute("SELECT coalesce(max(n), 0) + 1 FROM conversation_turns WHERE conversation = ?",
@@ -97,7 +80,7 @@ class Conversations:
                             (conversation, n, json.dumps(answer.to_dict(), ensure_ascii=False)))
             self.db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (time.time(), conversation))
 
-    def list(self, reader: Reader) -> list[Summary]:
+    def list(self, reader: User) -> list[Summary]:
         """The conversations `reader` may see, latest first."""
         everyone = reader.is_admin and self.admins_see_all
         rows = self.db.execute(
@@ -106,25 +89,25 @@ class Conversations:
             () if everyone else (_owner(reader),)).fetchall()
         return [Summary(*row) for row in rows]
 
-    def get(self, reader: Reader, conversation: str) -> Conversation:
+    def get(self, reader: User, conversation: str) -> Conversation:
         owner, title = self._visible(reader, conversation)
         rows = self.db.execute("SELECT answer FROM conversation_turns WHERE conversation = ? ORDER BY n",
                                (conversation,)).fetchall()
         return Conversation(conversation, owner, title, [Answer.from_dict(json.loads(row[0])) for row in rows])
 
-    def rename(self, reader: Reader, conversation: str, title: str) -> None:
+    def rename(self, reader: User, conversation: str, title: str) -> None:
         self._own(reader, conversation)
         if not title.strip():
             raise ConversationError("a conversation's title cannot be empty")
         self.db.execute("UPDATE conversations SET title = ? WHERE id = ?", (_title(title), conversation))
 
-    def delete(self, reader: Reader, conversation: str) -> None:
+    def delete(self, reader: User, conversation: str) -> None:
         self._own(reader, conversation)
         with self.db.transaction():
             self.db.execute("DELETE FROM conversation_turns WHERE conversation = ?", (conversation,))
             self.db.execute("DELETE FROM conversations WHERE id = ?", (conversation,))
 
-    def _visible(self, reader: Reader, conversation: str) -> tuple[str, str]:
+    def _visible(self, reader: User, conversation: str) -> tuple[str, str]:
         """(owner, title) of a conversation `reader` may read; anything else is "no such
         conversation", so ids of others' conversations cannot be probed."""
         row = self.db.execute("SELECT owner, title FROM conversations WHERE id = ?", (conversation,)).fetchone()
@@ -132,7 +115,7 @@ class Conversations:
             raise ConversationError(f"no saved conversation {conversation!r}")
         return row[0], row[1]
 
-    def _own(self, reader: Reader, conversation: str) -> None:
+    def _own(self, reader: User, conversation: str) -> None:
         owner, _ = self._visible(reader, conversation)
         if owner != _owner(reader):
             raise ConversationError("only its owner can change a conversation")

@@ -14,12 +14,13 @@ from index.collections import Grants, check_name, live_collection_sizes
 from index.errors import CollectionError
 from index.store import open_catalogs, writing
 from rag import Pipeline, Settings
-from rag.access import Reader, readable_collections
+from rag.access import readable_collections
+from rag.team import User
 
 OWLS = "Barn owls hunt voles at night. Their hearing finds prey under snow."
 MERGER = "The secret merger codename is Bluefin. Payroll rises nine percent in March after the merger."
 GUIDE = "To reset the router, hold the small button for ten seconds until the light blinks amber."
-ANN, BOB = Reader("ann", False), Reader("bob", False)
+ANN, BOB = User("ann", False), User("bob", False)
 
 
 @pytest.fixture
@@ -85,7 +86,7 @@ def test_each_search_side_alone_keeps_to_the_collections(team):
 def test_a_user_without_grants_reads_nothing(team):
     pipeline, grants, _ = team
     answer = pipeline.ask("What is the secret merger codename?", collections=readable_collections(
-        Reader("carol", False), grants))
+        User("carol", False), grants))
     assert answer.passages == [] and answer.citations == []
 
 

@@ -60,10 +60,9 @@ def test_every_command_shown_is_real(page, argv):
 def _check_rag_command(args: list[str]) -> None:
     """The subcommand exists and takes every option shown (values are not checked: a path in
     an example need not exist here)."""
-    context = cli.make_context("rag", list(args), resilient_parsing=True)
-    name, command, rest = cli.resolve_command(context, args)
-    while isinstance(command, click.Group) and rest and not rest[0].startswith("-"):  # rag collections grant
-        context = command.make_context(name, list(rest), parent=context, resilient_parsing=True)
+    name, command, rest = "rag", cli, list(args)
+    while isinstance(command, click.Group):  # `rag users add ...`: down to the command run
+        context = command.make_context(name, list(rest), resilient_parsing=True)
         name, command, rest = command.resolve_command(context, rest)
     options = {opt for param in command.params if isinstance(param, click.Option) for opt in param.opts}
     shown = {arg.split("=", 1)[0] for arg in args if arg.startswith("-")}

@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
-from rag.access import Reader
+from rag.team import User
 from rag.errors import ConversationError
-from rag.saved_conversations import TABLES, Conversations
+from rag.saved_conversations import Conversations
 
-ANN, BOB, ADMIN = Reader("ann", False), Reader("bob", False), Reader("root", True)
+ANN, BOB, ADMIN = User("ann", False), User("bob", False), User("root", True)
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +59,10 @@ def test_rename_and_delete(store, answers):
 def test_conversations_survive_a_fresh_process(store, index_config, answers):
     saved = store.start(ANN, answers[0].question)
     store.add_turn(ANN, saved, answers[0])
-    program = ("import sys, json; from index import IndexConfig; from rag.access import Reader;"
+    program = ("import sys, json; from index import IndexConfig; from rag.team import User;"
                " from rag.saved_conversations import Conversations;"
                " config = IndexConfig(sys.argv[1], database_url=sys.argv[2] or None);"
-               " c = Conversations(config).get(Reader('ann', False), sys.argv[3]);"
+               " c = Conversations(config).get(User('ann', False), sys.argv[3]);"
                " print(json.dumps(c.to_dict()))")
     done = subprocess.run([sys.executable, "-c", program, str(index_config.home), index_config.database_url or "",
                            saved], env=os.environ, capture_output=True, text=True)
@@ -95,7 +95,7 @@ def test_replicas_starting_together_all_get_the_tables(postgres, rag_home):
 
     def start() -> None:
         try:
-            PostgresDurable(url, "rag_durable_data", 1).create(TABLES)  # each a replica of its own
+            PostgresDurable(url, "rag_durable_data", 1).create_tables()  # each a replica of its own
         except Exception as exc:  # noqa: BLE001 (what failed is the assertion's message)
             failures.append(repr(exc))
 

@@ -7,12 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+import uvicorn
 
 from rag import SUPPORTED_SUFFIXES, Pipeline, RagError, Settings
 from rag import answerers
+from rag.team import Team, open_team
+from ui.admin import AdminPanel
 from ui.chat import Chat
-from ui.identity import current_reader
+from ui.identity import LoggedIn, current_reader
+from ui.login import Logins, login_app
 from ui.saved import SavedChats
+from ui.tokens import TokenPanel
 
 EXAMPLES = [
     "How much market value did Nvidia lose?",
@@ -55,9 +60,13 @@ class Page:
     export: gr.File
 
 
-def build_app(settings: Settings, reader_of=current_reader) -> gr.Blocks:
-    """The page; `reader_of` tells who is behind a request (ui/identity.py)."""
-    chat = Chat(Pipeline(settings), reader_of)
+def build_app(settings: Settings, team: Team | None = None) -> gr.Blocks:
+    """The page; with a team, each question, upload and removal is audited, and once it has
+    accounts each event is its logged-in user's (ui/identity.py) and the page has a logout
+    button, the user's tokens and, for admins, the accounts."""
+    with_accounts = team is not None and team.accounts.exist()
+    reader_of = LoggedIn(team.accounts) if with_accounts else current_reader
+    chat = Chat(Pipeline(settings), reader_of, team.audit if team else None)
     # Open the index and load the embedding model now, before requests arrive on parallel
     # threads: chromadb's first client for a folder is not thread-safe, the model loads
     # lazily, and the first question should not wait seconds for either. The panel itself
@@ -70,16 +79,21 @@ def build_app(settings: Settings, reader_of=current_reader) -> gr.Blocks:
     chat.warm_up()
     # Gradio keeps its own copy of each upload (ours is in RAG_HOME/uploads): drop it after a day.
     with gr.Blocks(title="rag-chat", analytics_enabled=False, delete_cache=(3600, 86400)) as app:
-        page = _layout(settings)
+        page = _layout(settings, logout=with_accounts)
         _wire(app, page, chat, SavedChats(chat))
+        if with_accounts:
+            AdminPanel(team).build(app, PRIVATE)
+            TokenPanel(team).build(app, PRIVATE)
     return app
 
 
-def _layout(settings: Settings) -> Page:
+def _layout(settings: Settings, logout: bool = False) -> Page:
     gr.Markdown(
         "# rag-chat\nAsk questions about your documents. Every answer shows the passages "
         "it comes from, with the cited sentence highlighted."
     )
+    if logout:
+        gr.Button("Log out", link="/logout", elem_id="logout", size="sm")
     with gr.Row():
         with gr.Column(scale=1, min_width=220):
             with gr.Accordion("Conversations"):
@@ -196,22 +210,18 @@ def _wire_conversations(app: gr.Blocks, page: Page, saved: SavedChats) -> None:
 
 
 def launch(app: gr.Blocks, settings: Settings, **options):
-    """Start serving `app` as configured; `options` go to Blocks.launch (tests pass
-    prevent_thread_lock and a free port)."""
-    auth = tuple(settings.ui_auth.split(":", 1)) if settings.ui_auth else None
+    """Start serving `app` as configured, without logins; `options` go to Blocks.launch
+    (tests pass prevent_thread_lock and a free port)."""
     options = {"server_name": settings.ui_host, "server_port": settings.ui_port, **options}
-    return app.launch(
-        auth=auth, max_file_size=f"{settings.max_upload_mb}mb", css=CSS, theme=THEME, **options
-    )
+    return app.launch(max_file_size=f"{settings.max_upload_mb}mb", css=CSS, theme=THEME, **options)
 
 
-def exposure_warning(settings: Settings) -> str | None:
-    """A warning when the chat is reachable from other machines without a login."""
-    if settings.ui_auth or _is_loopback(settings.ui_host):
-        return None
-    return (
-        f"Warning: serving on {settings.ui_host} without a login: anyone who can reach this "
-        "machine can read and change your documents. Set RAG_UI_AUTH=user:password."
+def with_logins(app: gr.Blocks, settings: Settings, team: Team):
+    """The page behind the login: mounted in the FastAPI app that owns /login and /logout."""
+    logins = Logins(team)
+    return gr.mount_gradio_app(
+        login_app(logins), app, path="/", auth_dependency=logins.current_user,
+        max_file_size=f"{settings.max_upload_mb}mb", css=CSS, theme=THEME,
     )
 
 
@@ -219,13 +229,34 @@ class ServeError(RagError):
     """The web chat cannot listen where it is configured to (the port is taken, say)."""
 
 
+def exposure_problem(settings: Settings, has_accounts: bool) -> str | None:
+    """Why the chat must not be served as configured: reachable from other machines with
+    nobody to log in."""
+    if has_accounts or _is_loopback(settings.ui_host):
+        return None
+    return (
+        f"refusing to serve on {settings.ui_host} without a login: anyone who can reach this machine "
+        "could read and change your documents. Create an account with `rag users add NAME --admin`, "
+        "or serve on 127.0.0.1."
+    )
+
+
 def serve(settings: Settings) -> None:
-    warning = exposure_warning(settings)
-    if warning:
-        print(warning, flush=True)
-    app = build_app(settings)
+    """Serve the chat: with a login when there are accounts; without one only on loopback."""
+    team = open_team(settings)
+    has_accounts = team.accounts.exist()
+    problem = exposure_problem(settings, has_accounts)
+    if problem:
+        raise ServeError(problem)
+    app = build_app(settings, team)
     try:
-        launch(app, settings)
+        if has_accounts:
+            print(f"Serving on http://{settings.ui_host}:{settings.ui_port} (log in at /login)", flush=True)
+            uvicorn.run(with_logins(app, settings, team), host=settings.ui_host, port=settings.ui_port,
+                        proxy_headers=bool(settings.forwarded_allow_ips),
+                        forwarded_allow_ips=settings.forwarded_allow_ips, log_level="warning")
+        else:
+            launch(app, settings)
     except OSError as exc:
         raise ServeError(f"cannot serve on {settings.ui_host}:{settings.ui_port}: {exc}") from exc
 

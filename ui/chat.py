@@ -16,20 +16,26 @@ import gradio as gr
 
 from index.collections import Grants
 from rag import Answer, NoIndexError, Pipeline, RagError, TextDelta
-from rag.access import Reader, audit, readable_collections, writable_collections
+from rag.access import readable_collections, writable_collections
 from rag.answerers import WarmUp
 from rag.model_queue import Waiting
+from rag.team import Audit, User
 from ui import render, uploads
 from ui.identity import current_reader
+from ui.login import client_ip
 
 EMPTY_INDEX = "No documents are indexed yet: upload some in the Documents panel."
 
 
 class Chat:
-    def __init__(self, pipeline: Pipeline, reader_of: Callable[[gr.Request | None], Reader] = current_reader):
+    def __init__(self, pipeline: Pipeline, reader_of: Callable[[gr.Request | None], User] = current_reader,
+                 audit: Audit | None = None):
+        """`reader_of` tells who sent a request (ui/identity.py); `audit`, where questions,
+        uploads and removals are recorded (None: nowhere, as in tests of the page alone)."""
         self.pipeline = pipeline
         self.settings = pipeline.settings
         self.reader_of = reader_of
+        self.audit = audit
         self.grants = Grants(self.settings.index_config)
         # Answers without a model are mostly SQLite and numpy: as many at once as there are
         # cores. Those with a model wait for its turn instead (rag/model_queue.py).
@@ -43,22 +49,23 @@ class Chat:
         while the answer streams in. `history` holds the plain question/answer text the
         pipeline uses for follow-ups; the messages hold what is shown."""
         for box, shown, history, _ in self.answering(question, messages, history, answerer, k,
-                                                     self.reader_of(request)):
+                                                     self.reader_of(request), request):
             yield box, shown, history
 
     def answering(
-        self, question: str, messages: list, history: list, answerer: str, k: int, reader: Reader,
+        self, question: str, messages: list, history: list, answerer: str, k: int, reader: User,
+        request: gr.Request | None = None,
     ) -> Iterator[tuple[str, list, list, Answer | None]]:
-        """turn() for `reader`, with the Answer once it is complete (None before)."""
+        """turn() for `reader` (who sent `request`), with the Answer once it is complete (None before)."""
         if not question.strip():
             yield question, messages, history, None
             return
         collections = self.readable(reader)
-        audit("ask", reader.name, {"question": question})
         shown = [*messages, {"role": "user", "content": render.question_html(question)}]
         yield "", [*shown, _assistant(render.pending_html(""))], history, None
         text, answer = "", None
         try:
+            self._asked(reader, request, question, "chat")
             answerer, fallback = self._answerer_now(answerer)
             with self._running(answerer):
                 for piece in self.pipeline.ask_stream(question, history=history, k=int(k), answerer=answerer,
@@ -82,15 +89,15 @@ class Chat:
         """An answer as shown, its surrounding text read from the collections given alone."""
         return render.answer_html(answer, lambda source: self.pipeline.document_text(source, collections))
 
-    def readable(self, reader: Reader) -> list[str] | None:
+    def readable(self, reader: User) -> list[str] | None:
         return readable_collections(reader, self.grants)
 
     def ask(self, question: str, request: gr.Request | None = None) -> dict:
         """Answer a question from the indexed documents, with the passages and exact
         citations it rests on (the dictionary of rag.Answer.to_dict())."""
         reader = self.reader_of(request)
-        audit("ask", reader.name, {"question": question})
         try:
+            self._asked(reader, request, question, "api")
             answerer, fallback = self._answerer_now(None)
             with self._running(answerer):
                 answer = self.pipeline.ask(question, answerer=answerer, collections=self.readable(reader))
@@ -136,7 +143,9 @@ class Chat:
                 self.documents(request)
         files = [(Path(path).name, Path(path)) for path in paths or []]
         results = uploads.add_documents(files, self.pipeline, on_progress, collection)
-        audit("upload", reader.name, {"collection": collection, "files": [r.name for r in results if r.ok]})
+        for result in results:
+            self._record(reader, request, "upload", name=result.name, collection=collection, ok=result.ok,
+                         result=result.message)
         return None, render.upload_report_html(results), self.documents(request)
 
     def remove(self, source: str | None, request: gr.Request | None = None):
@@ -147,10 +156,10 @@ class Chat:
         if source not in self._sources(self.writable(reader)):
             return render.error_html("You may not remove that document."), self.documents(request)
         message = uploads.remove_document(source, self.pipeline)
-        audit("remove", reader.name, {"source": source})
+        self._record(reader, request, "remove", source=source, result=message)
         return render.text_html(message, "rag-status"), self.documents(request)
 
-    def writable(self, reader: Reader) -> list[str]:
+    def writable(self, reader: User) -> list[str]:
         """The collections `reader` may upload to, the first the upload box's default."""
         return writable_collections(reader, self.grants, self._collections())
 
@@ -181,6 +190,16 @@ class Chat:
             return list(self.pipeline.index.catalog.collection_sizes())
         except NoIndexError:
             return []
+
+    def _asked(self, reader: User, request: gr.Request | None, question: str, where: str) -> None:
+        if self.settings.audit_questions:
+            self._record(reader, request, "question", question=question, via=where)
+
+    def _record(self, reader: User, request: gr.Request | None, action: str, **detail) -> None:
+        """An audit event by `reader`, who sent the request (nobody: the local admin of a
+        server without logins)."""
+        if self.audit is not None:
+            self.audit.record(action, user=reader.name, ip=client_ip(request), **detail)
 
 
 def history_of(answer: Answer) -> list[dict]:

@@ -29,7 +29,8 @@ class SavedChats:
         """Chat.turn, saving the answer: yields (question box, messages, history,
         conversation id, sidebar, title box); a new conversation is titled by its question."""
         reader = self.chat.reader_of(request)
-        for box, shown, history, answer in self.chat.answering(question, messages, history, answerer, k, reader):
+        for box, shown, history, answer in self.chat.answering(question, messages, history, answerer, k, reader,
+                                                                   request):
             if answer is None:
                 yield box, shown, history, conversation, gr.skip(), gr.skip()
                 continue

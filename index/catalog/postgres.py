@@ -28,7 +28,7 @@ from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from index.catalog import SHARED_TABLES, Catalog, in_collections, marks, query_terms
-from index.catalog.durable import Durable
+from index.catalog.durable import POSTGRES_AUDIT, Durable
 from index.errors import CatalogUnavailable, IndexBusyError
 
 SCHEMA = SHARED_TABLES + """
@@ -261,16 +261,14 @@ class PostgresCatalog(PooledStatements, Catalog):
 class PostgresDurable(PooledStatements, Durable):
     """The tables that outlive generations (index/catalog/durable.py), in a schema of their own."""
 
-    def __init__(self, url: str, schema: str, size: int):
-        super().__init__(url, schema, size)
-        self.create(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    AUDIT = POSTGRES_AUDIT
 
-    def create(self, ddl: str) -> None:
+    def create(self, statements: list[str]) -> None:
         """Under a lock: replicas starting together race on `IF NOT EXISTS` (8 threads creating
         these tables at once: 4 failed with a duplicate key in PostgreSQL's own catalog)."""
         with self._transaction():
             self._execute("SELECT pg_advisory_xact_lock(hashtext(?))", (self.schema,))
-            super().create(ddl)
+            super().create([f"CREATE SCHEMA IF NOT EXISTS {self.schema}", *statements])
 
 
 class PostgresCatalogs:
