@@ -15,7 +15,7 @@ from index.errors import CollectionError
 from index.store import open_catalogs, writing
 from rag import Pipeline, Settings
 from rag.access import readable_collections
-from rag.team import User
+from rag.team import User, open_team
 
 OWLS = "Barn owls hunt voles at night. Their hearing finds prey under snow."
 MERGER = "The secret merger codename is Bluefin. Payroll rises nine percent in March after the merger."
@@ -177,6 +177,9 @@ def test_the_collections_commands(rag_home, tmp_path, monkeypatch):
     runner = CliRunner()
     assert runner.invoke(cli, ["ingest", "--json", "--collection", "board", str(tmp_path / "board")]).exit_code == 0
     assert runner.invoke(cli, ["ingest", "--json", str(tmp_path / "owls.txt")]).exit_code == 0
+    unknown = runner.invoke(cli, ["collections", "grant", "board", "bob", "--write"])
+    assert unknown.exit_code == 1 and "no account named 'bob'" in unknown.output
+    assert runner.invoke(cli, ["users", "add", "bob", "--generate"]).exit_code == 0
     granted = runner.invoke(cli, ["collections", "grant", "board", "bob", "--write"])
     assert granted.exit_code == 0 and "bob may now write board" in granted.output
     missing = runner.invoke(cli, ["collections", "grant", "nowhere", "bob"])
@@ -190,6 +193,8 @@ def test_the_collections_commands(rag_home, tmp_path, monkeypatch):
     assert "board: 1 documents, 1 chunks; bob (write)" in runner.invoke(cli, ["collections", "list"]).output
     assert "bob may no longer read board" in runner.invoke(cli, ["collections", "revoke", "board", "bob"]).output
     assert Grants(IndexConfig(rag_home)).all() == []
+    actions = [(e.action, e.detail.get("account")) for e in open_team(Settings.from_env()).audit.events()]
+    assert actions == [("user added", "bob"), ("grant", "bob"), ("revoke", "bob")]
 
 
 def test_check_repair_gives_the_vectors_the_catalogs_collections(index_config, tmp_path):

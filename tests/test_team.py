@@ -73,6 +73,22 @@ def test_removing_a_user_ends_their_sessions_and_tokens(store, clock):
         accounts.remove("ben")
 
 
+def test_removing_a_user_takes_their_grants_and_conversations(store, index_config):
+    from index.collections import Grants
+    from rag.saved_conversations import Conversations
+
+    accounts, grants, conversations = Accounts(store), Grants(index_config), Conversations(index_config)
+    ben, ana = accounts.add("ben", PASSWORD), accounts.add("ana", PASSWORD)
+    for user in (ben, ana):
+        grants.grant("default", user.name, "write", set())
+        conversations.start(user, "What did the board decide?")
+    accounts.remove("ben")
+    assert [g.user for g in grants.all()] == ["ana"]
+    assert conversations.list(ben) == [] and len(conversations.list(ana)) == 1
+    accounts.add("ben", PASSWORD)  # a new account of that name starts with nothing
+    assert grants.readable("ben") == [] and conversations.list(ben) == []
+
+
 def test_a_new_password_ends_the_sessions_but_not_the_tokens(store, clock):
     accounts, sessions = Accounts(store, clock), Sessions(store, 1, clock)
     user = accounts.add("ana", PASSWORD)
