@@ -36,9 +36,9 @@ POLL_SECONDS = 30
 class TeamServer:
     """`rag serve` with accounts, on a free loopback port, in its own process."""
 
-    def __init__(self, env: dict, home: Path):
+    def __init__(self, env: dict, home: Path, port: int | None = None):
         self.home = home
-        self.env = {**env, "RAG_HOME": str(home), "RAG_UI_PORT": str(free_port())}
+        self.env = {**env, "RAG_HOME": str(home), "RAG_UI_PORT": str(port or free_port())}
         self.url = f"http://127.0.0.1:{self.env['RAG_UI_PORT']}"
         self.log = home / "serve.log"
         with open(self.log, "wb") as log:
