@@ -23,6 +23,7 @@ from test_ui_server import css, free_port, wait_for
 
 from index import IndexConfig, ingest
 from index.catalog.team import TeamStore
+from index.collections import Grants
 from index.store import open_durable
 from rag.team import Accounts, Sessions
 
@@ -94,6 +95,8 @@ def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("team-home")
     assert ingest([str(SEED)], IndexConfig(home)).added == 1
     add_users(IndexConfig(home), "ana", "ben", "carol", "dan", "erin", "gail")
+    for asker in ("ben", "erin"):  # collections are private: a user reads what is granted
+        Grants(IndexConfig(home)).grant("default", asker, "read", set())
     started = TeamServer(server_env(), home)
     yield started
     started.stop()
