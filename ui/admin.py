@@ -52,7 +52,7 @@ class AdminPanel:
                 raise RagError("you cannot remove your own account here (`rag users remove` can)")
             self.team.accounts.remove(name.strip())
             self.team.audit.record("user removed", user=by, ip=client_ip(request), account=name.strip())
-            return f"Removed {name.strip()}; its sessions and tokens no longer work."
+            return f"Removed {name.strip()}; its sessions and tokens no longer work, its grants and conversations are gone."
 
         return self._as_admin(request, do)
 

@@ -82,7 +82,8 @@ def list_users(as_json: bool) -> None:
 @users.command("remove")
 @click.argument("name")
 def remove_user(name: str) -> None:
-    """Delete the account NAME: its sessions and tokens end at once."""
+    """Delete the account NAME: its sessions and tokens end at once, its grants and saved
+    conversations go with it (the audit log keeps what it did)."""
     team = _team()
 
     def remove():
@@ -90,7 +91,7 @@ def remove_user(name: str) -> None:
         _audited(team, "user removed", account=name)
 
     _run(remove)
-    click.echo(f"Removed {name}; its sessions and tokens no longer work.")
+    click.echo(f"Removed {name}; its sessions and tokens no longer work, its grants and conversations are gone.")
 
 
 @users.command("passwd")
