@@ -42,18 +42,17 @@ def question(user: int) -> str:
     return f"What is the codename of project {user}?"
 
 
-def prepare(env: dict, work: Path, users: int) -> dict[str, str]:
-    """The seed article in `default`, user N's notes in collection cN readable by uN alone;
-    -> each user's API token."""
+def admin_config(env: dict, work: Path):
     os.environ.update(env)
-    from index import ingest
-    from index.catalog.team import TeamStore
-    from index.collections import Grants, live_collection_sizes
-    from index.store import open_durable
     from rag import Settings
-    from rag.team import Accounts
 
-    config = Settings.from_env(home=work / "admin").index_config
+    return Settings.from_env(home=work / "admin").index_config
+
+
+def index_documents(config, work: Path, users: int) -> None:
+    """The seed article in `default`, user N's notes in collection cN."""
+    from index import ingest
+
     ingest([SEED], config)
     for n in range(users):
         folder = work / f"c{n}"
@@ -62,6 +61,15 @@ def prepare(env: dict, work: Path, users: int) -> dict[str, str]:
             f"Notes of team {n}. The codename of project {n} is {CODEWORDS[n]}. "
             f"Project {n} ships its first release in spring.\n")
         ingest([folder], config, collection=f"c{n}")
+
+
+def add_accounts(config, users: int) -> dict[str, str]:
+    """uN reads cN alone; -> each user's API token."""
+    from index.catalog.team import TeamStore
+    from index.collections import Grants, live_collection_sizes
+    from index.store import open_durable
+    from rag.team import Accounts
+
     accounts, grants = Accounts(TeamStore(open_durable(config))), Grants(config)
     existing, tokens = set(live_collection_sizes(config)), {}
     for n in range(users):
@@ -71,7 +79,7 @@ def prepare(env: dict, work: Path, users: int) -> dict[str, str]:
     return tokens
 
 
-def start_replica(env: dict, home: Path) -> tuple[subprocess.Popen, str]:
+def start_replica(env: dict, home: Path, with_logins: bool) -> tuple[subprocess.Popen, str]:
     from test_ui_server import free_port
 
     port = free_port()
@@ -80,7 +88,7 @@ def start_replica(env: dict, home: Path) -> tuple[subprocess.Popen, str]:
     url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/login", timeout=5).status_code == 200:
+            if httpx.get(f"{url}/login" if with_logins else url, timeout=5).status_code == 200:
                 return process, url
         except httpx.HTTPError:
             time.sleep(0.5)
@@ -100,48 +108,62 @@ def timed(client: Client, asked: str) -> tuple[float, dict]:
     return time.perf_counter() - started, answer
 
 
+def load(env: dict, work: Path, name: str, clients: int, users: int, tokens: dict[str, str] | None) -> dict:
+    """40 clients on two fresh replicas; without tokens, a server without accounts (the local
+    admin reads everything, so leaks are not counted)."""
+    replicas = [start_replica(env, work / f"{name}-{n}", tokens is not None) for n in (1, 2)]
+    try:
+        def client_of(n: int) -> tuple[int, Client]:
+            user = n % users
+            headers = {"Authorization": f"Bearer {tokens[f'u{user}']}"} if tokens else None
+            return user, Client(replicas[n % 2][1], headers=headers, verbose=False)
+
+        _, alone = client_of(0)
+        lone = statistics.median(timed(alone, question(0))[0] for _ in range(5))
+
+        def run(n: int) -> list[tuple[int, float, dict]]:
+            user, client = client_of(n)
+            asked = [question(user), question((user + 1) % users), "Who founded DeepSeek?"]
+            return [(user, *timed(client, q)) for q in asked]
+
+        with ThreadPoolExecutor(clients) as pool:
+            results = [r for rs in pool.map(run, range(clients)) for r in rs]
+    finally:
+        for process, _ in replicas:
+            stop_process(process, 30)
+    seconds = sorted(s for _, s, _ in results)
+    return {"p50": statistics.median(seconds), "p95": seconds[int(0.95 * len(seconds)) - 1], "lone": lone,
+            "answers": len(results),
+            "leaks": [(u, leak) for u, _, answer in results for leak in leaks(u, answer, users)] if tokens else None,
+            "own": sum(CODEWORDS[u] in answer["answer"] for u, _, answer in results[0::3])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=40)
     parser.add_argument("--users", type=int, default=10)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="team-load-"))
-    load_before = os.getloadavg()[0]
     (work / "chroma").mkdir()
+    load_before = os.getloadavg()[0]
     with PostgresServer() as postgres, ChromaServer(work / "chroma") as chroma:
         env = {**os.environ, "RAG_DATABASE_URL": postgres.new_database(), "RAG_CHROMA_HOST": chroma.HOST,
                "RAG_CHROMA_PORT": str(chroma.port), "RAG_ANSWERER": "extractive"}
-        tokens = prepare(env, work, args.users)
-        replicas = [start_replica(env, work / f"replica-{n}") for n in (1, 2)]
-        try:
-            def client_of(n: int) -> tuple[int, Client]:
-                user = n % args.users
-                return user, Client(replicas[n % 2][1], headers={"Authorization": f"Bearer {tokens[f'u{user}']}"},
-                                    verbose=False)
-
-            _, alone = client_of(0)
-            lone = statistics.median(timed(alone, question(0))[0] for _ in range(5))
-
-            def run(n: int) -> list[tuple[int, float, dict]]:
-                user, client = client_of(n)
-                asked = [question(user), question((user + 1) % args.users), "Who founded DeepSeek?"]
-                return [(user, *timed(client, q)) for q in asked]
-
-            with ThreadPoolExecutor(args.clients) as pool:
-                results = [r for rs in pool.map(run, range(args.clients)) for r in rs]
-        finally:
-            for process, _ in replicas:
-                stop_process(process, 30)
-    seconds = sorted(s for _, s, _ in results)
-    p50, p95 = statistics.median(seconds), seconds[int(0.95 * len(seconds)) - 1]
-    leaked = [(user, leak) for user, _, answer in results for leak in leaks(user, answer, args.users)]
-    own = sum(CODEWORDS[user] in answer["answer"] for user, _, answer in results[0::3])
-    line = (f"| {args.clients} clients, {args.users} users | {p50:.2f} s | {p95:.2f} s | {lone:.2f} s | "
-            f"{len(results)} | {len(leaked)} | {own}/{len(results) // 3} | {load_before:.1f} |")
-    print(line)
-    print("leaks:", leaked[:10])
-    with RESULT.open("a") as out:
-        out.write(line + "\n")
+        config = admin_config(env, work)
+        index_documents(config, work, args.users)
+        # The same index, deployment and questions, first without accounts, then with them:
+        # one after the other, so the ratio holds whatever else the cores are doing.
+        runs = {"without accounts": load(env, work, "open", args.clients, args.users, None)}
+        tokens = add_accounts(config, args.users)
+        runs["10 users, own collections"] = load(env, work, "team", args.clients, args.users, tokens)
+    for name, run in runs.items():
+        leaked = "-" if run["leaks"] is None else str(len(run["leaks"]))
+        line = (f"| {name} | {args.clients} | {run['p50']:.2f} s | {run['p95']:.2f} s | {run['lone']:.2f} s | "
+                f"{run['answers']} | {leaked} | {run['own']}/{run['answers'] // 3} | {load_before:.1f} |")
+        print(line)
+        with RESULT.open("a") as out:
+            out.write(line + "\n")
+    print("leaks:", runs["10 users, own collections"]["leaks"][:10])
 
 
 if __name__ == "__main__":
