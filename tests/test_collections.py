@@ -242,7 +242,8 @@ def test_uploads_and_removals_need_a_write_grant(team, tmp_path):
     received = tmp_path / "received" / "minutes.txt"
     received.parent.mkdir()
     received.write_text("The board minutes record a vote on the harbour lease.")
-    as_ann, as_bob = Chat(pipeline, lambda request: ANN), Chat(pipeline, lambda request: BOB)
+    audit = open_team(pipeline.settings).audit
+    as_ann, as_bob = Chat(pipeline, lambda request: ANN, audit), Chat(pipeline, lambda request: BOB, audit)
     assert as_ann.writable(ANN) == [] and as_bob.writable(BOB) == ["board"]
     _, report, _ = as_ann.upload([str(received)], "board")
     assert "may not upload" in report and not (upload_folder(pipeline.settings, "board") / "minutes.txt").exists()
@@ -253,3 +254,8 @@ def test_uploads_and_removals_need_a_write_grant(team, tmp_path):
     assert "indexed" in report and str(stored) in pipeline.documents(["board"])
     assert as_ann.document_choices() == [("owls.txt", str(tmp_path / "birds" / "owls.txt")),
                                          ("router.txt", str(tmp_path / "birds" / "manuals" / "network" / "router.txt"))]
+    as_bob.ask("What does the board record a vote on?")
+    as_bob.remove(str(stored))
+    # Each recorded once, by its user; ann's refused attempts changed nothing and are not uploads.
+    events = [(e.action, e.user, e.detail.get("collection")) for e in audit.events()]
+    assert events == [("upload", "bob", "board"), ("question", "bob", None), ("remove", "bob", None)]
