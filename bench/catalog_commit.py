@@ -30,12 +30,12 @@ QUESTIONS = ["How much market value did Nvidia lose?", "Who founded DeepSeek?",
              "Which Japanese companies saw their shares fall?"]
 
 
-def documents() -> list[tuple[Document, list[NewChunk]]]:
+def documents(count: int = DOCUMENTS) -> list[tuple[Document, list[NewChunk]]]:
     words = SEED.read_text().split()
     rng = np.random.default_rng(0)
     embedder = load_embedder()  # its tokenizer keys chunks as ingest does; nothing is embedded
     made = []
-    for d in range(DOCUMENTS):
+    for d in range(count):
         texts = [" ".join(rng.choice(words, WORDS_EACH)) for _ in range(CHUNKS_EACH)]
         text = " ".join(texts)
         chunks, start = [], 0

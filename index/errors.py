@@ -57,3 +57,7 @@ class LoadError(RagError):
 class NotADocument(LoadError):
     """The file holds no document of its own (a site's search index, a page of links):
     ingest lists it as skipped with this reason, not as a failure, and it is not indexed."""
+
+
+class CollectionError(RagError):
+    """A collection name that cannot be one, or a collection that does not exist."""

@@ -13,8 +13,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from index import failpoints
-from index.catalog import NewChunk
+from index.catalog import DEFAULT_COLLECTION, NewChunk
 from index.chunking import Chunk
+from index.collections import check_name
 from index.config import IndexConfig
 from index.discovery import discover
 from index.formats import Document
@@ -48,15 +49,17 @@ class IngestReport:
 
 def ingest(
     paths: list[str | Path], config: IndexConfig, *, rebuild: bool = False, progress: bool = False,
-    include: Sequence[str] = (), exclude: Sequence[str] = (),
+    include: Sequence[str] = (), exclude: Sequence[str] = (), collection: str = DEFAULT_COLLECTION,
 ) -> IngestReport:
     """Bring the index of `config` in step with the files under `paths`.
 
     Which files are documents is index.discovery's call (`include`/`exclude`: gitignore-style
     globs relative to each path). Unchanged files cost a hash; changed ones are replaced;
     files gone from a given folder, or skipped now, are removed. A file that fails to load
-    is reported and its indexed version kept.
+    is reported and its indexed version kept. New and changed documents go into
+    `collection`; a file another collection holds is reported and left there.
     """
+    check_name(collection)
     started = time.perf_counter()
     report = IngestReport()
     roots = [str(p) for p in paths]
@@ -69,6 +72,7 @@ def ingest(
     with writing(config, rebuild, lambda: embedder, progress) as index, ExitStack() as stack:
         index.check_model(embedder, claim=True)
         known = index.catalog.documents()
+        held = index.catalog.document_collections()
         batch: list[tuple[Document, list[Chunk]]] = []
         # Closed on the way out, an error's included: its worker processes stop at once.
         parsed_files = stack.enter_context(closing(
@@ -82,14 +86,18 @@ def ingest(
                 continue
             document, chunks = parsed.document, parsed.chunks
             report.notes += [{"source": document.source, "note": note} for note in document.notes]
+            if held.get(document.source, collection) != collection:
+                report.errors.append({"source": document.source, "error": f"already in collection "
+                                      f"{held[document.source]!r}: remove it there first (a document is in one collection)"})
+                continue
             if chunks is None:
                 report.unchanged += 1
                 continue
             batch.append((document, chunks))
             if sum(len(c) for _, c in batch) >= BATCH_CHUNKS:
-                _commit(index, embedder, batch, known, report)
+                _commit(index, embedder, batch, known, report, collection)
                 batch = []
-        _commit(index, embedder, batch, known, report)
+        _commit(index, embedder, batch, known, report, collection)
         report.skipped += not_documents
         seen = {source for _, source in found.files} - {item["source"] for item in not_documents}
         report.removed_sources = _removed(known, roots, report.skipped, found.unsure, seen)
@@ -147,7 +155,8 @@ def _inside(folder: str) -> str:
     return os.path.normpath(folder) + os.sep
 
 
-def _commit(index: Index, embedder: Embedder, batch, known: dict, report: IngestReport) -> None:
+def _commit(index: Index, embedder: Embedder, batch, known: dict, report: IngestReport,
+            collection: str) -> None:
     if not batch:
         return
     vectors = _vectors_for(index, embedder, [c.text for _, chunks in batch for c in chunks], report)
@@ -159,7 +168,7 @@ def _commit(index: Index, embedder: Embedder, batch, known: dict, report: Ingest
                                        chunk.page, chunk.text, *vectors[chunk.text],
                                        location=document.location(chunk.start, chunk.end)))
         documents.append((document, new_chunks))
-    _replace(index, documents, [])
+    _replace(index, documents, [], collection)
     for document, _ in batch:
         if document.source in known:
             report.updated += 1
@@ -167,11 +176,11 @@ def _commit(index: Index, embedder: Embedder, batch, known: dict, report: Ingest
             report.added += 1
 
 
-def _replace(index: Index, documents, removed: list[str]) -> None:
+def _replace(index: Index, documents, removed: list[str], collection: str = DEFAULT_COLLECTION) -> None:
     """Commit in the catalog (vectors included), then bring the vector store in step. A
     crash in between loses nothing: the journal tells the next writer what to redo, and
     readers search journaled vectors from the catalog meanwhile."""
-    index.catalog.commit_documents(documents, removed)
+    index.catalog.commit_documents(documents, removed, collection)
     failpoints.reach("committed")
     index.apply_journal()
 

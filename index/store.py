@@ -18,12 +18,14 @@ import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from index import failpoints
 from index.catalog import Catalogs, StoredChunk
+from index.catalog.durable import DURABLE_POOL_SIZE, SCHEMA_SUFFIX, SQLITE_FILE, Durable, SqliteDurable
 from index.config import IndexConfig
 from index.errors import (
     ModelMismatchError,
@@ -84,6 +86,7 @@ class Index:
         self.vectors: VectorStore | None = None
         self._seen: int | None = None  # the `changes` count `_pending` was read at
         self._pending: tuple[list[int], np.ndarray] = ([], np.empty((0, 0), np.float32))
+        self._pending_collections: dict[int, str] = {}
         if readonly:
             self.catch_up()
             return
@@ -140,24 +143,27 @@ class Index:
             except VectorStoreError:
                 self.vectors = None  # dense() says so; the keyword side still answers
         self._pending = self.catalog.vectors(self.catalog.journal().adds)
+        self._pending_collections = self.catalog.vector_collections(self._pending[0])
         self._seen = changes
 
-    def documents(self) -> list[str]:
+    # Reads take the document collections a reader may see: None for all, a list for those.
+    def documents(self, collections: list[str] | None = None) -> list[str]:
         """The source of every indexed document."""
-        return list(self.catalog.documents())
+        return list(self.catalog.documents(collections))
 
-    def document_text(self, source: str) -> str | None:
-        """A document's whole text, as its offsets count it; None when it is not indexed."""
-        return self.catalog.document_text(source)
+    def document_text(self, source: str, collections: list[str] | None = None) -> str | None:
+        """A document's whole text, as its offsets count it; None when it is not indexed
+        (or not in these collections)."""
+        return self.catalog.document_text(source, collections)
 
-    def chunks(self, vector_ids: list[int]) -> dict[int, StoredChunk]:
+    def chunks(self, vector_ids: list[int], collections: list[str] | None = None) -> dict[int, StoredChunk]:
         """The chunks the catalog holds of these vector ids (what both searches return)."""
-        return self.catalog.chunks_by_vector(vector_ids)
+        return self.catalog.chunks_by_vector(vector_ids, collections)
 
-    def copies(self, text_hashes: list[str], limit: int) -> list[StoredChunk]:
+    def copies(self, text_hashes: list[str], limit: int, collections: list[str] | None = None) -> list[StoredChunk]:
         """Chunks of these text hashes under any path (copies of a text), those of the
         shortest documents first, at most `limit`."""
-        return self.catalog.copies(text_hashes, limit) if text_hashes else []
+        return self.catalog.copies(text_hashes, limit, collections) if text_hashes else []
 
     def sentence_vectors(self, spans: list[tuple[str, int, int]]) -> dict[tuple[str, int, int], np.ndarray]:
         """Stored vectors of the sentences inside these (source, start, end) spans, by each
@@ -165,19 +171,23 @@ class Index:
         return {(source, *offsets): vector for source, start, end in spans
                 for offsets, vector in self.catalog.sentence_vectors(source, start, end).items()}
 
-    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def keyword_search(self, query: str, k: int, collections: list[str] | None = None) -> list[tuple[int, float]]:
         """The k best chunks by BM25 as (vector id, score), best first."""
-        return self.catalog.keyword_search(query, k)
+        return self.catalog.keyword_search(query, k, collections)
 
-    def vector_search(self, vector: np.ndarray, k: int) -> tuple[list[tuple[int, float]], str | None]:
+    def vector_search(self, vector: np.ndarray, k: int,
+                      collections: list[str] | None = None) -> tuple[list[tuple[int, float]], str | None]:
         """The k nearest chunks as (vector id, cosine similarity), best first, and what went
         wrong when the store could not be searched (then only journaled vectors count)."""
         hits, problem = [], None
         try:
-            hits = self._query_store(vector, k)
+            hits = self._query_store(vector, k, collections)
         except VectorStoreError as exc:
             problem = str(exc)
         ids, matrix = self._pending
+        if ids and collections is not None:
+            keep = [j for j, i in enumerate(ids) if self._pending_collections.get(i) in collections]
+            ids, matrix = [ids[j] for j in keep], matrix[keep]
         if ids:
             similarities = matrix @ vector
             hits += [(ids[j], float(similarities[j])) for j in np.argsort(-similarities)[:k]]
@@ -186,21 +196,21 @@ class Index:
             best[vector_id] = max(similarity, best.get(vector_id, -2.0))
         return sorted(best.items(), key=lambda pair: pair[1], reverse=True)[:k], problem
 
-    def _query_store(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def _query_store(self, vector: np.ndarray, k: int, collections: list[str] | None) -> list[tuple[int, float]]:
         if self.vectors is None:
             raise VectorStoreError(
                 f"the vector collection {self.catalog.get_meta('vector_collection')!r} is missing "
                 "from the vector store: run `rag check --repair`"
             )
         try:
-            return self.vectors.query(vector, k)
+            return self.vectors.query(vector, k, collections)
         except VectorStoreUnavailable:
             raise
         except VectorStoreError as exc:
             # Once more with a fresh view; what still fails needs a repair.
             self.backend.refresh()
             try:
-                return self.vectors.query(vector, k)
+                return self.vectors.query(vector, k, collections)
             except VectorStoreError:
                 raise VectorStoreError(f"{exc}: run `rag check --repair`") from exc
 
@@ -278,7 +288,7 @@ class Index:
         with tqdm(total=self.catalog.chunk_count(), desc="Rebuilding vectors", unit="chunk",
                   disable=not progress) as bar:
             for ids, vectors in self.catalog.all_vectors(self.backend.batch):
-                new.add(ids, vectors)
+                new.add(ids, vectors, self._collections_of(ids))
                 bar.update(len(ids))
                 failpoints.reach("rebuild")
         self.catalog.switch_vector_collection(new.name)
@@ -298,9 +308,15 @@ class Index:
             for start in range(0, len(ids), self.backend.batch):
                 found, vectors = self.catalog.vectors(ids[start : start + self.backend.batch])
                 if found:
-                    self.vectors.add(found, vectors)
+                    self.vectors.add(found, vectors, self._collections_of(found))
                 bar.update(len(found))
                 failpoints.reach(failpoint)
+
+    def _collections_of(self, vector_ids: list[int]) -> list[str]:
+        """The document collection of each vector, as the catalog says: the store keeps it
+        beside the vector to filter searches."""
+        labels = self.catalog.vector_collections(vector_ids)
+        return [labels[i] for i in vector_ids]
 
     def _looks_consistent(self) -> bool:
         try:
@@ -315,18 +331,23 @@ class Index:
             return False
 
     def _diff(self, full: bool, progress: bool) -> _Diff:
-        catalog_ids = set(self.catalog.vector_ids())
+        catalog_labels = self.catalog.vector_collections(self.catalog.vector_ids())
+        catalog_ids = set(catalog_labels)
         keyword_missing, keyword_stale = self.catalog.keyword_problems()
         try:
             if self.vectors is None:
                 raise VectorStoreError("the vector collection named in the catalog is missing")
-            stored = self.vectors.ids()
+            labels = self.vectors.labels()
+            stored = set(labels)
             unfound = self._unfound(catalog_ids & stored, progress) if full else set()
         except VectorStoreUnavailable:
             raise
         except VectorStoreError as exc:
             return _Diff(catalog_ids, set(), set(), str(exc), keyword_missing, keyword_stale)
-        return _Diff(catalog_ids - stored, stored - catalog_ids, unfound, None,
+        # A vector stored with another collection than the catalog's counts as missing: it
+        # is added again with the catalog's (a search filtered by collection must trust it).
+        mislabelled = {i for i in catalog_ids & stored if labels[i] != catalog_labels[i]}
+        return _Diff((catalog_ids - stored) | mislabelled, stored - catalog_ids, unfound, None,
                      keyword_missing, keyword_stale)
 
     def _unfound(self, present: set[int], progress: bool) -> set[int]:
@@ -349,22 +370,19 @@ class Index:
     def _migrate(self, embedder, progress: bool) -> None:
         """An index made by an older version. One from before vectors lived in the catalog:
         copy each chunk's vector from the old collection (embedding again only what it
-        cannot give), then build the new collection from the catalog. One from before
-        schema 3: pool each chunk's sentence vectors. Schema 3 lacked only the locations
-        column, which the writer's open added. Nothing is lost if this stops halfway: it
-        resumes."""
+        cannot give). One from before schema 3: pool each chunk's sentence vectors. Schemas
+        3 and 4 lacked only columns, which the writer's open added (locations; collections,
+        all `default`). Then the vectors are built anew from the catalog, each with its
+        collection beside it (nothing is embedded). Nothing is lost if this stops halfway:
+        it resumes."""
         schema = self.catalog.get_meta("schema")
-        vectors_in_store = schema is None
         model = functools.cache(embedder or _default_embedder)
-        if vectors_in_store:
+        if schema is None:
             self._copy_legacy_vectors(model, progress)
         if schema in (None, "2"):
             self._pool_sentence_vectors(model, progress)
         self.catalog.finish_migration()
-        if vectors_in_store:
-            self.rebuild_vectors(progress)
-        else:
-            self.vectors = self.backend.open(self.catalog.get_meta("vector_collection"), create=True)
+        self.rebuild_vectors(progress)
 
     def _copy_legacy_vectors(self, model: Callable[[], object], progress: bool) -> None:
         legacy = f"rag-{self.generation}"
@@ -452,6 +470,35 @@ def open_catalogs(config: IndexConfig) -> Catalogs:
     from index.catalog.sqlite import SqliteCatalogs
 
     return SqliteCatalogs(config.home)
+
+
+def open_durable(config: IndexConfig) -> Durable:
+    """The tables of the config's index that outlive its generations (grants, saved
+    conversations, the team's accounts, sessions, tokens, failed logins and audit log): in
+    PostgreSQL when it names a database, else a SQLite file under its home; created when
+    missing."""
+    if config.database_url:
+        open_catalogs(config)  # the same message when psycopg is missing
+        return _postgres_durable(config.database_url, config.database_prefix)
+    return _sqlite_durable(str(config.home.resolve() / SQLITE_FILE))
+
+
+@functools.cache
+def _postgres_durable(url: str, prefix: str) -> Durable:
+    """One per database and prefix in a process (its connections are kept)."""
+    from index.catalog.postgres import PostgresDurable
+
+    return _created(PostgresDurable(url, f"{prefix}_{SCHEMA_SUFFIX}", DURABLE_POOL_SIZE))
+
+
+@functools.cache
+def _sqlite_durable(path: str) -> Durable:
+    return _created(SqliteDurable(Path(path)))
+
+
+def _created(db: Durable) -> Durable:
+    db.create_tables()
+    return db
 
 
 def current_generation(config: IndexConfig) -> str | None:

@@ -101,3 +101,11 @@ class Answer:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Answer:
+        """The answer to_dict() gave (a saved conversation's turn, read back)."""
+        short = data.get("short_answer")
+        return cls(**{**data, "citations": [Citation(**c) for c in data["citations"]],
+                      "passages": [Passage(**p) for p in data["passages"]],
+                      "short_answer": ShortAnswer(**short) if short else None})

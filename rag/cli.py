@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from index import check_index
+from index.collections import Grants, check_name, live_collection_sizes
 from index import ingest as run_ingest
 from index.formats import SECTION_SEPARATOR
 from rag.answer import TextDelta, place
@@ -20,6 +21,8 @@ from rag.eval import eval_pipeline, evaluate, read_gold, summary_table, write_re
 from rag.eval import compare as compare_runs
 from rag.model_queue import Waiting
 from rag.settings import Settings
+from rag.team import cli as team_cli
+from rag.team import open_team
 
 EXIT_OK, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2
 ELLIPSIS = " \u2026"
@@ -67,8 +70,10 @@ def cli() -> None:
 @click.option("--include", multiple=True, metavar="GLOB",
               help="Index matching files even where skipped by default or by an ignore file (repeatable).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip matching files and folders (repeatable).")
+@click.option("--collection", default="default", show_default=True,
+              help="The collection new documents go into (see `rag collections`).")
 def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool, include: tuple[str, ...],
-           exclude: tuple[str, ...]) -> None:
+           exclude: tuple[str, ...], collection: str) -> None:
     """Index files and folders (default: seeds/). Re-running embeds only what changed.
 
     Vendored, build and cache folders, search indexes, minified and lock files, assets,
@@ -76,7 +81,7 @@ def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool, include: tuple[
     named here is always read. GLOBs follow .gitignore rules, relative to each path given."""
     try:
         report = run_ingest(list(paths) or ["seeds"], Settings.from_env().index_config, rebuild=rebuild,
-                            progress=not as_json, include=include, exclude=exclude)
+                            progress=not as_json, include=include, exclude=exclude, collection=collection)
     except RagError as exc:
         _fail(str(exc))
     _show(report, as_json, [
@@ -174,10 +179,13 @@ def ask(question: str, as_json: bool, k: int | None, answerer: str | None) -> No
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write eval.json, report.md and PNG plots into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--collection", "collections", multiple=True,
+              help="Answer from this collection only, as a user granted it would (repeatable; default: all).")
 @click.option("--compare", nargs=2, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Compare two runs' JSON side by side instead: --compare A.json B.json")
 def eval_command(gold: Path | None, corpus: Path | None, answerer: str | None, k: int | None, limit: int | None,
-                 report_dir: Path | None, as_json: bool, compare: tuple[Path, Path] | None) -> None:
+                 report_dir: Path | None, as_json: bool, collections: tuple[str, ...],
+                 compare: tuple[Path, Path] | None) -> None:
     """Measure answers against the gold questions in GOLD: a JSONL file, or the ClapNQ or
     SQuAD 2.0 folder of ../shared/eval (see docs/evaluation.md)."""
     if compare:
@@ -189,7 +197,7 @@ def eval_command(gold: Path | None, corpus: Path | None, answerer: str | None, k
         gold_set = read_gold(gold)
         pipeline = eval_pipeline(gold_set, Settings.from_env(), corpus, progress=not as_json)
         result = evaluate(gold_set, pipeline, k=k, limit=limit, answerer=answerer,
-                          progress=not as_json)
+                          progress=not as_json, collections=[check_name(c) for c in collections] or None)
         if report_dir:
             write_report(result, report_dir)
     except RagError as exc:
@@ -197,6 +205,64 @@ def eval_command(gold: Path | None, corpus: Path | None, answerer: str | None, k
     click.echo(json.dumps(result.summary) if as_json else summary_table(result.summary))
     if report_dir and not as_json:
         click.echo(f"\nReport: {report_dir / 'report.md'}")
+
+
+@cli.group()
+def collections() -> None:
+    """Collections of documents, and which users may read or write each."""
+
+
+@collections.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the collections as one JSON object.")
+def list_collections(as_json: bool) -> None:
+    """Each collection's documents and chunks, and its grants."""
+    try:
+        config = Settings.from_env().index_config
+        sizes = live_collection_sizes(config)
+        grants = Grants(config).all()
+    except RagError as exc:
+        _fail(str(exc))
+    listed = {name: {"documents": d, "chunks": c, "grants": []} for name, (d, c) in sizes.items()}
+    for grant in grants:
+        listed.setdefault(grant.collection, {"documents": 0, "chunks": 0, "grants": []})["grants"].append(
+            {"user": grant.user, "access": grant.access})
+    if as_json:
+        click.echo(json.dumps(listed))
+        return
+    for name, about in sorted(listed.items()):
+        granted = ", ".join(f"{g['user']} ({g['access']})" for g in about["grants"]) or "admins only"
+        click.echo(f"{name}: {about['documents']} documents, {about['chunks']} chunks; {granted}")
+
+
+@collections.command()
+@click.argument("collection")
+@click.argument("user")
+@click.option("--read", "access", flag_value="read", default=True, help="Read only (the default).")
+@click.option("--write", "access", flag_value="write", help="Read, upload and remove.")
+def grant(collection: str, user: str, access: str) -> None:
+    """Let USER read (or write) COLLECTION, which must hold documents (or be `default`)."""
+    try:
+        settings = Settings.from_env()
+        open_team(settings).accounts.require(user)  # grants are joined to accounts by name
+        config = settings.index_config
+        done = Grants(config).grant(collection, user, access, set(live_collection_sizes(config)))
+    except RagError as exc:
+        _fail(str(exc))
+    team_cli.audited_from_cli("grant", collection=done.collection, account=done.user, access=done.access)
+    click.echo(f"{done.user} may now {done.access} {done.collection}.")
+
+
+@collections.command()
+@click.argument("collection")
+@click.argument("user")
+def revoke(collection: str, user: str) -> None:
+    """Take USER's access to COLLECTION away."""
+    try:
+        revoked = Grants(Settings.from_env().index_config).revoke(collection, user)
+    except RagError as exc:
+        _fail(str(exc))
+    team_cli.audited_from_cli("revoke", collection=collection, account=user, revoked=revoked)
+    click.echo(f"{user} may no longer read {collection}." if revoked else f"{user} had no grant on {collection}.")
 
 
 def _compare_runs(gold: Path | None, runs: tuple[Path, Path]) -> None:
@@ -225,6 +291,10 @@ def _print_stream(stream, echo: bool):
         if echo:
             click.echo()
         return event
+
+
+for _command in (team_cli.users, team_cli.tokens, team_cli.audit):
+    cli.add_command(_command)
 
 
 def main() -> None:

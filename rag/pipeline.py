@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 
 from index import Index, IngestReport, ingest, open_index, remove
+from index.catalog import DEFAULT_COLLECTION
 from index.vectors.embedder import load_embedder
 from rag.answer import Answer, Draft, TextDelta
 from rag.answerers import Answerer, Answerers
@@ -65,51 +66,58 @@ class Pipeline:
         except NoIndexError:
             return {}
 
-    def documents(self) -> list[str]:
+    # `collections`: the document collections the asker may read (rag/access.py); None: all.
+    def documents(self, collections: list[str] | None = None) -> list[str]:
         """The sources of the indexed documents."""
-        return self.index.documents()
+        return self.index.documents(collections)
 
-    def document_text(self, source: str) -> str | None:
-        return self.index.document_text(source)
+    def document_text(self, source: str, collections: list[str] | None = None) -> str | None:
+        return self.index.document_text(source, collections)
 
-    def ingest(self, paths: list[str]) -> IngestReport:
-        """Index these files and folders (see index.ingest); the next question sees them."""
-        return ingest(paths, self.settings.index_config)
+    def ingest(self, paths: list[str], collection: str = DEFAULT_COLLECTION) -> IngestReport:
+        """Index these files and folders into a collection (see index.ingest); the next
+        question sees them."""
+        return ingest(paths, self.settings.index_config, collection=collection)
 
     def remove(self, sources: list[str]) -> list[str]:
         """Take documents out of the index; returns those that were indexed."""
         return remove(sources, self.settings.index_config)
 
-    def retriever(self, k: int | None = None) -> HybridRetriever:
-        return HybridRetriever(index=self.index, embedder=self.embedder, k=k or self.settings.k)
+    def retriever(self, k: int | None = None, collections: list[str] | None = None) -> HybridRetriever:
+        return HybridRetriever(index=self.index, embedder=self.embedder, k=k or self.settings.k,
+                               collections=collections)
 
     def answerer(self, name: str | None = None) -> Answerer:
         """The named answerer (default: the configured one), built on first use."""
         return self.answerers.get(name)
 
     def ask_stream(self, question: str, *, history: list[dict] | None = None, k: int | None = None,
-                   answerer: str | None = None) -> Iterator[Waiting | TextDelta | Answer]:
+                   answerer: str | None = None,
+                   collections: list[str] | None = None) -> Iterator[Waiting | TextDelta | Answer]:
         """Yield the answer's text as it is produced, then the complete Answer. An answerer
         that calls a model waits for its turn first (rag/model_queue.py): while other
-        questions are ahead, Waiting events say how many."""
+        questions are ahead, Waiting events say how many. Only documents of `collections`
+        (None: all) are searched, quoted and cited."""
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
         chosen = self.answerer(answerer)
         queue = self.answerers.queue(answerer)
         if queue is None:
-            yield from self._answer(chosen, question, history, k, started)
+            yield from self._answer(chosen, question, history, k, collections, started)
             return
         with queue.turn() as turn:
             for ahead in turn.positions():
                 yield Waiting(queue.name, ahead)
             # The answer's timings leave out the wait: checks["model_queue"] has it.
-            yield from self._answer(chosen, question, history, k, started + turn.waited_seconds, turn)
+            yield from self._answer(chosen, question, history, k, collections, started + turn.waited_seconds,
+                                    turn)
 
     def _answer(self, chosen: Answerer, question: str, history: list[dict] | None, k: int | None,
-                started: float, turn: Turn | None = None) -> Iterator[TextDelta | Answer]:
+                collections: list[str] | None, started: float,
+                turn: Turn | None = None) -> Iterator[TextDelta | Answer]:
         """ask_stream's work once the answerer may run; `turn`: its turn at the model."""
         standalone = chosen.condense(question, history) if history else question
-        passages, index_problem = self.retriever(k).retrieve(standalone, k)
+        passages, index_problem = self.retriever(k, collections).retrieve(standalone, k)
         retrieved = time.perf_counter()
         draft = None
         for event in chosen.stream(standalone, passages):
@@ -133,8 +141,8 @@ class Pipeline:
                      chosen.name, timings, checks, draft.confidence, draft.short_answer)
 
     def ask(self, question: str, *, history: list[dict] | None = None, k: int | None = None,
-            answerer: str | None = None) -> Answer:
-        *_, answer = self.ask_stream(question, history=history, k=k, answerer=answerer)
+            answerer: str | None = None, collections: list[str] | None = None) -> Answer:
+        *_, answer = self.ask_stream(question, history=history, k=k, answerer=answerer, collections=collections)
         return answer
 
 
@@ -145,12 +153,15 @@ def pipeline_for(settings: Settings) -> Pipeline:
 
 
 def ask(question: str, *, history: list[dict] | None = None, k: int | None = None,
-        answerer: str | None = None) -> Answer:
-    """Answer a question from the index configured by the `RAG_*` environment."""
-    return pipeline_for(Settings.from_env()).ask(question, history=history, k=k, answerer=answerer)
+        answerer: str | None = None, collections: list[str] | None = None) -> Answer:
+    """Answer a question from the index configured by the `RAG_*` environment, from the
+    documents of `collections` (None: all)."""
+    return pipeline_for(Settings.from_env()).ask(question, history=history, k=k, answerer=answerer,
+                                                 collections=collections)
 
 
 def ask_stream(question: str, *, history: list[dict] | None = None, k: int | None = None,
-               answerer: str | None = None) -> Iterator[TextDelta | Answer]:
+               answerer: str | None = None, collections: list[str] | None = None) -> Iterator[TextDelta | Answer]:
     """Like ask(), yielding text as it is generated and the complete Answer last."""
-    yield from pipeline_for(Settings.from_env()).ask_stream(question, history=history, k=k, answerer=answerer)
+    yield from pipeline_for(Settings.from_env()).ask_stream(question, history=history, k=k, answerer=answerer,
+                                                            collections=collections)

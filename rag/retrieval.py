@@ -55,6 +55,9 @@ class HybridRetriever(BaseRetriever):
     max_fetch: int = 480  # fetch_k times 4, twice: copies crowding the first fetch
     keyword_weight: float = 0.25
     rrf_k: int = 60
+    # The document collections the asker may read (rag/access.py); None: all. Both searches,
+    # the copies cited instead of a ranked chunk and the chunks' lookup are filtered by it.
+    collections: list[str] | None = None
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun | None = None, k: int | None = None
@@ -73,7 +76,8 @@ class HybridRetriever(BaseRetriever):
         fetch = self.fetch_k
         while True:
             ranked, problem, exhausted = self._ranked(query, fetch)
-            copies = self.index.copies(list({c.text_hash for c, _ in ranked if c.text_hash}), COPIES)
+            copies = self.index.copies(list({c.text_hash for c, _ in ranked if c.text_hash}), COPIES,
+                                       self.collections)
             passages = merge_passages(cite_most_specific(ranked, copies), k)
             if len(passages) == k or exhausted or fetch >= self.max_fetch:
                 return passages, problem
@@ -84,16 +88,17 @@ class HybridRetriever(BaseRetriever):
         left out, and whether both sides gave all they had."""
         # Keyword search needs no query vector, and SQLite releases the GIL: it runs on the
         # other core while the query is embedded and the vectors searched.
-        searching = _KEYWORD_SEARCH.submit(self.index.keyword_search, query, fetch)
-        dense, problem = self.index.vector_search(self.embedder.embed_query(query), fetch)
+        searching = _KEYWORD_SEARCH.submit(self.index.keyword_search, query, fetch, self.collections)
+        dense, problem = self.index.vector_search(self.embedder.embed_query(query), fetch, self.collections)
         keyword = searching.result()
         # Keyword search alone (the vector store is down) has no second opinion to disagree
         # with: it ranks with both weights, so the confidence model's "retrievers agree"
         # signal reads its top passage as agreed on rather than as outvoted.
         weights = [1.0, self.keyword_weight] if problem is None else [0.0, 1.0 + self.keyword_weight]
         fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in keyword]], weights, self.rrf_k)
-        # The catalog decides what exists: vectors of chunks it no longer holds are dropped.
-        chunks = self.index.chunks([i for i, _ in fused])
+        # The catalog decides what exists, and what the asker may read: vectors of chunks it
+        # no longer holds, or holds in another collection, are dropped.
+        chunks = self.index.chunks([i for i, _ in fused], self.collections)
         ranked = [(chunks[i], score) for i, score in fused if i in chunks]
         return ranked, problem, len(dense) < fetch and len(keyword) < fetch
 

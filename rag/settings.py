@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index import IndexConfig
@@ -56,10 +56,28 @@ class Settings(BaseSettings):
     # Web chat
     ui_host: str = Field("127.0.0.1", description="Address the web chat binds to")
     ui_port: int = Field(7860, ge=1, le=65535, description="Port of the web chat")
-    ui_auth: str | None = Field(
-        None, pattern=r"^[^:]+:.+$", description="`user:password` turns on login; unset = no login"
-    )
+    ui_auth: str | None = Field(None, description="Removed: accounts replaced it (docs/team.md)")
     max_upload_mb: int = Field(50, ge=1, description="Largest document accepted by upload")
+    admins_see_conversations: bool = Field(
+        False, description="Admins may read every user's saved conversations; unset = each user sees only their own"
+    )
+
+    # A team: accounts, sessions, login throttling, audit (docs/team.md)
+    session_hours: float = Field(12, gt=0, description="How long a login lasts")
+    login_attempts: int = Field(5, ge=1, description="Failed logins in a window before 429s")
+    login_window_seconds: float = Field(300, gt=0, description="The window failed logins are counted in")
+    audit_questions: bool = Field(True, description="Record each question asked in the audit log")
+    forwarded_allow_ips: str | None = Field(
+        None, description="Proxies trusted for X-Forwarded-For (comma-separated); unset = none"
+    )
+
+    @field_validator("ui_auth")
+    @classmethod
+    def _ui_auth_moved(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise ValueError("RAG_UI_AUTH was replaced by accounts: unset it and create one with "
+                             "`rag users add NAME --admin` (docs/team.md)")
+        return value
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:

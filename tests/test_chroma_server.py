@@ -94,3 +94,15 @@ def test_rebuild_on_a_server_replaces_the_collection(chroma_server, tmp_path):
     assert new in names and old not in names
     assert _client(port).get_collection(new).count() == report.chunks_total
     assert not (home / "chroma").exists()
+
+
+def test_a_chroma_server_filters_vectors_by_collection(chroma_server, tmp_path, embedder):
+    files = _corpus(tmp_path / "docs")
+    config = IndexConfig(tmp_path / "home", chroma_host=HOST, chroma_port=chroma_server)
+    ingest([files[1]], config, collection="birds")
+    ingest([files[2]], config, collection="sea")
+    question = embedder.embed_query("barn owls hunting voles at night")
+    with open_index(config) as index:
+        assert {c for c in index.vectors.labels().values()} == {"birds", "sea"}
+        hits = index.vectors.query(question, 5, ["sea"])
+        assert hits and {index.chunks([i])[i].source for i, _ in hits} == {str(files[2])}

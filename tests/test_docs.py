@@ -60,8 +60,10 @@ def test_every_command_shown_is_real(page, argv):
 def _check_rag_command(args: list[str]) -> None:
     """The subcommand exists and takes every option shown (values are not checked: a path in
     an example need not exist here)."""
-    context = cli.make_context("rag", list(args), resilient_parsing=True)
-    name, command, _ = cli.resolve_command(context, args)
+    name, command, rest = "rag", cli, list(args)
+    while isinstance(command, click.Group):  # `rag users add ...`: down to the command run
+        context = command.make_context(name, list(rest), resilient_parsing=True)
+        name, command, rest = command.resolve_command(context, rest)
     options = {opt for param in command.params if isinstance(param, click.Option) for opt in param.opts}
     shown = {arg.split("=", 1)[0] for arg in args if arg.startswith("-")}
     assert shown <= options | {"-h", "--help"}, f"rag {name} has no option {shown - options}"

@@ -147,7 +147,7 @@ def test_missing_and_stale_vectors_are_repaired_even_when_the_repair_is_killed(s
         lost = index.catalog.vector_ids()[:2]
         vectors = index.catalog.vectors(lost)[1]
         index.vectors.delete(lost)
-        index.vectors.add([10_000], vectors[:1])  # an id the catalog never gave
+        index.vectors.add([10_000], vectors[:1], ["default"])  # an id the catalog never gave
 
     check = rag(home, "check", "--json")
     assert check.returncode == 1

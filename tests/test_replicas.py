@@ -17,8 +17,9 @@ import httpx
 import pytest
 from gradio_client import Client
 from helpers import SEED, ChromaServer, stop_process
-from test_ui_server import css, free_port, wait_for
+from test_ui_server import ask, css, free_port, wait_for
 
+from index import IndexConfig
 from index.failpoints import VARIABLE
 
 pytestmark = pytest.mark.server
@@ -69,12 +70,18 @@ def chroma(tmp_path_factory):
         yield server
 
 
-@pytest.fixture(scope="module")
-def team_env(postgres, chroma, tmp_path_factory) -> dict:
-    """The environment every host of the deployment shares, with the seed article indexed."""
+def deployment_env(postgres, chroma) -> dict:
+    """The environment every host of a deployment shares, over a new database."""
     env = {**os.environ, "RAG_DATABASE_URL": postgres.new_database(), "RAG_CHROMA_HOST": chroma.HOST,
            "RAG_CHROMA_PORT": str(chroma.port), "RAG_ANSWERER": "extractive"}
     env.pop(VARIABLE, None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def team_env(postgres, chroma, tmp_path_factory) -> dict:
+    """The environment every host of the deployment shares, with the seed article indexed."""
+    env = deployment_env(postgres, chroma)
     done = rag(env, tmp_path_factory.mktemp("ingest-host"), "ingest", str(SEED))
     assert done.returncode == 0, done.stderr
     return env
@@ -186,6 +193,39 @@ def test_without_chroma_replicas_answer_by_keyword_and_by_meaning_once_it_is_bac
         again = replica.ask(FOUNDER)
         assert (again["answer"], sources(again)) == (answer["answer"], sources(answer))
         assert not again["checks"].get("index_problem")
+
+
+@pytest.mark.browser
+def test_one_login_sees_the_same_collections_and_conversations_on_both_replicas(
+        postgres, chroma, browser, tmp_path_factory):
+    """A deployment of its own: replicas ask for logins when accounts exist as they start."""
+    from test_collections import MERGER, OWLS
+    from test_team_server import TeamServer, add_users, click, log_in_page
+    from test_ui_collections import documents, sidebar
+
+    env, admin = deployment_env(postgres, chroma), tmp_path_factory.mktemp("admin-host")
+    for collection, name, text in (("birds", "owls.txt", OWLS), ("board", "merger.txt", MERGER)):
+        (admin / collection).mkdir()
+        (admin / collection / name).write_text(text)
+        assert rag(env, admin, "ingest", "--collection", collection, str(admin / collection)).returncode == 0
+    add_users(IndexConfig(admin, database_url=env["RAG_DATABASE_URL"]), "ann", "bob")
+    assert rag(env, admin, "collections", "grant", "birds", "ann").returncode == 0
+    first, second = (TeamServer(env, tmp_path_factory.mktemp(f"team-replica-{n}")) for n in (1, 2))
+    try:
+        log_in_page(browser, first.url, "ann")
+        wait_for(browser, lambda: documents(browser) == ["owls.txt"], "ann's documents on the first replica")
+        assert "hearing" in ask(browser, "How do barn owls find prey under snow?").text
+        wait_for(browser, lambda: sidebar(browser) == ["How do barn owls find prey under snow?"])
+        browser.get(second.url)  # the same cookie: a browser's cookies are per host, not per port
+        wait_for(browser, lambda: documents(browser) == ["owls.txt"], "ann's documents on the second replica")
+        wait_for(browser, lambda: sidebar(browser) == ["How do barn owls find prey under snow?"],
+                 "ann's conversation on the second replica")
+        click(browser, "#logout")
+        browser.get(first.url)
+        wait_for(browser, lambda: browser.find_elements(*css("#username")), "logged out of both replicas")
+    finally:
+        first.stop()
+        second.stop()
 
 
 @pytest.mark.slow  # 40 clients x 3 questions: ~1 min on 2 cores

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from rag import Pipeline, Settings
 from rag.cli import cli
-from ui.app import exposure_warning
+from ui.app import exposure_problem
 from rag import answerers
 from rag.errors import AnswererError
 from ui.chat import Chat
@@ -73,25 +73,25 @@ def test_an_answerer_that_cannot_run_is_a_clear_error():
 
 
 @pytest.mark.parametrize(
-    "host, auth, warned",
+    "host, has_accounts, refused",
     [
-        ("127.0.0.1", None, False),
-        ("localhost", None, False),
-        ("::1", None, False),
-        ("0.0.0.0", None, True),
-        ("192.168.1.20", None, True),
-        ("chat.example.org", None, True),
-        ("0.0.0.0", "reader:secret", False),
+        ("127.0.0.1", False, False),
+        ("localhost", False, False),
+        ("::1", False, False),
+        ("0.0.0.0", False, True),
+        ("192.168.1.20", False, True),
+        ("chat.example.org", False, True),
+        ("0.0.0.0", True, False),
     ],
 )
-def test_serving_beyond_this_machine_without_login_warns(host, auth, warned):
-    warning = exposure_warning(Settings(ui_host=host, ui_auth=auth))
-    assert (warning is not None) == warned
-    if warned:
-        assert host in warning and "RAG_UI_AUTH=user:password" in warning
+def test_serving_beyond_this_machine_needs_accounts(host, has_accounts, refused):
+    problem = exposure_problem(Settings(ui_host=host), has_accounts)
+    assert (problem is not None) == refused
+    if refused:
+        assert host in problem and "rag users add NAME" in problem
 
 
-def test_web_chat_settings_defaults_and_auth_format(monkeypatch):
+def test_web_chat_settings_defaults_and_rag_ui_auth_replaced(monkeypatch):
     for name in ("RAG_UI_HOST", "RAG_UI_PORT", "RAG_UI_AUTH", "RAG_MAX_UPLOAD_MB"):
         monkeypatch.delenv(name, raising=False)
     settings = Settings()
@@ -99,11 +99,8 @@ def test_web_chat_settings_defaults_and_auth_format(monkeypatch):
         "127.0.0.1", 7860, None, 50,
     )
     monkeypatch.setenv("RAG_UI_AUTH", "reader:pass:with:colons")
-    assert Settings().ui_auth == "reader:pass:with:colons"
-    for bad in ("nocolon", ":password", "user:"):
-        monkeypatch.setenv("RAG_UI_AUTH", bad)
-        with pytest.raises(ValidationError):
-            Settings()
+    with pytest.raises(ValidationError, match="rag users add NAME"):
+        Settings()
 
 
 SERVE_SECONDS = 120
@@ -123,13 +120,13 @@ def answers_http(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def exposed_server(seed_home, tmp_path_factory):
-    """The real `rag serve` (the installed entry point) over the seed index, bound to every
-    address without a login: (its URL, the file its output goes to)."""
+def local_server(seed_home, tmp_path_factory):
+    """The real `rag serve` (the installed entry point) over the seed index, on loopback
+    without accounts (so without a login): (its URL, the file its output goes to)."""
     port = free_port()
     log = tmp_path_factory.mktemp("rag-serve") / "output.txt"
     env = {**os.environ, "RAG_HOME": str(seed_home), "RAG_ANSWERER": "extractive",
-           "RAG_UI_HOST": "0.0.0.0", "GRADIO_ANALYTICS_ENABLED": "False"}
+           "RAG_UI_HOST": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False"}
     env.pop("RAG_UI_AUTH", None)
     with open(log, "w") as out:
         process = subprocess.Popen([str(Path(sys.executable).with_name("rag")), "serve", "--port", str(port)],
@@ -147,26 +144,30 @@ def exposed_server(seed_home, tmp_path_factory):
         process.wait(30)
 
 
+@pytest.mark.slow  # starts `rag serve` (a fresh interpreter loading Gradio)
+def test_rag_serve_refuses_other_addresses_without_accounts(tmp_path):
+    env = {**os.environ, "RAG_HOME": str(tmp_path), "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("RAG_UI_AUTH", None)
+    result = subprocess.run([str(Path(sys.executable).with_name("rag")), "serve", "--host", "0.0.0.0",
+                             "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=SERVE_SECONDS)
+    assert result.returncode == 1 and "refusing to serve on 0.0.0.0 without a login" in result.stderr
+
+
 @pytest.mark.slow  # starts `rag serve` (a fresh interpreter loading Gradio and the model: ~10 s)
-def test_rag_serve_warns_when_reachable_from_other_machines_without_login(exposed_server):
-    _, log = exposed_server
-    assert "Warning: serving on 0.0.0.0 without a login" in log.read_text()
-
-
-@pytest.mark.slow
-def test_rag_serve_serves_the_chat_page_on_its_port(exposed_server):
-    url, _ = exposed_server
+def test_rag_serve_serves_the_chat_page_on_its_port(local_server):
+    url, _ = local_server
     assert '<meta property="og:title" content="rag-chat"' in httpx.get(url).text  # gr.Blocks(title=...)
 
 
 @pytest.mark.slow
-def test_rag_serve_answers_at_the_ask_endpoint(exposed_server):
-    url, _ = exposed_server
+def test_rag_serve_answers_at_the_ask_endpoint(local_server):
+    url, _ = local_server
     answer = Client(url, verbose=False).predict("Who founded DeepSeek?", api_name="/ask")
     assert "Liang Wenfeng" in answer["answer"] and answer["citations"]
 
 
-def test_rag_serve_refuses_a_malformed_login_setting(monkeypatch):
-    monkeypatch.setenv("RAG_UI_AUTH", "nocolon")
+def test_rag_serve_refuses_rag_ui_auth_and_says_how_to_move(monkeypatch):
+    monkeypatch.setenv("RAG_UI_AUTH", "team:secret")
     result = CliRunner().invoke(cli, ["serve"])
-    assert result.exit_code == 1 and "invalid RAG_UI_AUTH" in result.output
+    assert result.exit_code == 1 and "RAG_UI_AUTH was replaced by accounts" in result.output
+    assert "rag users add NAME --admin" in result.output

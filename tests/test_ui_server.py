@@ -254,23 +254,6 @@ def test_ask_endpoint_returns_the_answer_dict(chat_url, chat_settings):
         client.predict("   ", api_name="/ask")
 
 
-def test_login_is_required_when_auth_is_set(chat_settings):
-    app = start(chat_settings.model_copy(update={"ui_auth": "reader:s3cret pass"}))
-    url = app.local_url.rstrip("/")
-    try:
-        assert httpx.get(f"{url}/config").status_code == 401
-        wrong = httpx.post(f"{url}/login", data={"username": "reader", "password": "guess"})
-        assert wrong.status_code == 400
-        with pytest.raises(Exception):
-            Client(url, verbose=False)
-        with pytest.raises(Exception):
-            Client(url, auth=("reader", "guess"), verbose=False)
-        client = Client(url, auth=("reader", "s3cret pass"), verbose=False)
-        assert "Liang Wenfeng" in client.predict("Who founded DeepSeek?", api_name="/ask")["answer"]
-    finally:
-        app.close()
-
-
 def peak_overlap(spans: list[tuple[float, float]]) -> int:
     """The most (start, end) spans open at one moment."""
     events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])

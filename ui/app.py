@@ -7,10 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+import uvicorn
 
 from rag import SUPPORTED_SUFFIXES, Pipeline, RagError, Settings
 from rag import answerers
+from rag.team import Team, open_team
+from ui.admin import AdminPanel
 from ui.chat import Chat
+from ui.identity import LoggedIn, current_reader
+from ui.login import Logins, login_app
+from ui.saved import SavedChats
+from ui.tokens import TokenPanel
 
 EXAMPLES = [
     "How much market value did Nvidia lose?",
@@ -42,14 +49,29 @@ class Page:
     remove_status: gr.HTML
     model_status: gr.HTML
     model_poll: gr.Timer
+    collection: gr.Dropdown  # where uploads go: the collections the user may write to
+    conversation: gr.State  # the saved conversation's id; None until its first answer
+    saved: gr.Radio
+    title: gr.Textbox
+    rename: gr.Button
+    delete: gr.Button
+    export_markdown: gr.Button
+    export_json: gr.Button
+    export: gr.File
 
 
-def build_app(settings: Settings) -> gr.Blocks:
-    chat = Chat(Pipeline(settings))
+def build_app(settings: Settings, team: Team | None = None) -> gr.Blocks:
+    """The page; with a team, each question, upload and removal is audited, and once it has
+    accounts each event is its logged-in user's (ui/identity.py) and the page has a logout
+    button, the user's tokens and, for admins, the accounts."""
+    with_accounts = team is not None and team.accounts.exist()
+    reader_of = LoggedIn(team.accounts) if with_accounts else current_reader
+    chat = Chat(Pipeline(settings), reader_of, team.audit if team else None)
     # Open the index and load the embedding model now, before requests arrive on parallel
     # threads: chromadb's first client for a folder is not thread-safe, the model loads
-    # lazily, and the first question should not wait seconds for either.
-    documents = chat.document_choices()
+    # lazily, and the first question should not wait seconds for either. The panel itself
+    # starts empty: what each user may see comes with the page's load event.
+    chat.open_index()
     chat.pipeline.embedder.warm()
     # The configured answerer's model loads and is tried out in the background, and questions
     # asked meanwhile are answered extractively (Chat). Measured on 2 shared cores: the first
@@ -57,17 +79,33 @@ def build_app(settings: Settings) -> gr.Blocks:
     chat.warm_up()
     # Gradio keeps its own copy of each upload (ours is in RAG_HOME/uploads): drop it after a day.
     with gr.Blocks(title="rag-chat", analytics_enabled=False, delete_cache=(3600, 86400)) as app:
-        page = _layout(settings, documents)
-        _wire(app, page, chat)
+        page = _layout(settings, logout=with_accounts)
+        _wire(app, page, chat, SavedChats(chat))
+        if with_accounts:
+            AdminPanel(team).build(app, PRIVATE)
+            TokenPanel(team).build(app, PRIVATE)
     return app
 
 
-def _layout(settings: Settings, documents: list[tuple[str, str]]) -> Page:
+def _layout(settings: Settings, logout: bool = False) -> Page:
     gr.Markdown(
         "# rag-chat\nAsk questions about your documents. Every answer shows the passages "
         "it comes from, with the cited sentence highlighted."
     )
+    if logout:
+        gr.Button("Log out", link="/logout", elem_id="logout", size="sm")
     with gr.Row():
+        with gr.Column(scale=1, min_width=220):
+            with gr.Accordion("Conversations"):
+                saved = gr.Radio([], label="Saved conversations", elem_id="saved")
+                title = gr.Textbox(label="Title", elem_id="conversation-title")
+                with gr.Row():
+                    rename = gr.Button("Rename", size="sm", elem_id="rename")
+                    delete = gr.Button("Delete", size="sm", elem_id="delete")
+                with gr.Row():
+                    export_markdown = gr.Button("Export Markdown", size="sm", elem_id="export-md")
+                    export_json = gr.Button("Export JSON", size="sm", elem_id="export-json")
+                export = gr.File(label="Export", elem_id="export", interactive=False)
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(
                 label="Conversation", elem_id="chat", height=620,
@@ -97,6 +135,7 @@ def _layout(settings: Settings, documents: list[tuple[str, str]]) -> Page:
                 )
                 k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages retrieved")
             with gr.Accordion("Documents"):
+                collection = gr.Dropdown([], label="Upload to collection", elem_id="collection")
                 files = gr.File(
                     label="Upload documents", file_count="multiple", type="filepath",
                     elem_id="upload", height=140,
@@ -106,16 +145,17 @@ def _layout(settings: Settings, documents: list[tuple[str, str]]) -> Page:
                     elem_classes="rag-hint",
                 )
                 upload_report = gr.HTML(elem_id="upload-report")
-                panel = gr.Radio(documents, label="Indexed documents", elem_id="documents")
+                panel = gr.Radio([], label="Indexed documents", elem_id="documents")
                 remove = gr.Button("Remove selected document", size="sm", elem_id="remove")
                 remove_status = gr.HTML(elem_id="remove-status")
     return Page(
         gr.State([]), chatbot, question, ask, new_chat, answerer, k, files, upload_report, panel,
-        remove, remove_status, model_status, model_poll,
+        remove, remove_status, model_status, model_poll, collection, gr.State(None), saved, title, rename,
+        delete, export_markdown, export_json, export,
     )
 
 
-def _wire(app: gr.Blocks, page: Page, chat: Chat) -> None:
+def _wire(app: gr.Blocks, page: Page, chat: Chat, saved: SavedChats) -> None:
     # Questions share one queue. Inside it, those answered by a model wait for its turn
     # (rag/model_queue.py) and the others run as many at once as there are cores (Chat), so
     # it admits more than the cores: with only the cores, questions waiting for the model
@@ -125,19 +165,22 @@ def _wire(app: gr.Blocks, page: Page, chat: Chat) -> None:
     # events, so every answering event sets it. Index writes share a queue of one.
     answering = {"concurrency_id": "answer", "concurrency_limit": QUESTIONS_AT_ONCE}
     turn = {
-        "fn": chat.turn,
-        "inputs": [page.question, page.chatbot, page.history, page.answerer, page.k],
-        "outputs": [page.question, page.chatbot, page.history],
+        "fn": saved.turn,
+        "inputs": [page.question, page.chatbot, page.history, page.answerer, page.k, page.conversation],
+        "outputs": [page.question, page.chatbot, page.history, page.conversation, page.saved, page.title],
         **answering,
         **PRIVATE,
     }
     page.question.submit(**turn)
     page.ask.click(**turn)
     page.chatbot.example_select(_example_text, None, page.question, **PRIVATE).then(**turn)
-    page.new_chat.click(lambda: ("", [], []), None, [page.question, page.chatbot, page.history], **PRIVATE)
-    page.chatbot.clear(lambda: [], None, page.history, **PRIVATE)
+    page.new_chat.click(lambda: ("", [], [], None, None, ""), None,
+                        [page.question, page.chatbot, page.history, page.conversation, page.saved, page.title],
+                        **PRIVATE)
+    page.chatbot.clear(lambda: ([], None), None, [page.history, page.conversation], **PRIVATE)
+    _wire_conversations(app, page, saved)
     page.files.upload(
-        chat.upload, page.files, [page.files, page.upload_report, page.documents],
+        chat.upload, [page.files, page.collection], [page.files, page.upload_report, page.documents],
         concurrency_id="index", **PRIVATE,
     )
     page.remove.click(
@@ -145,6 +188,7 @@ def _wire(app: gr.Blocks, page: Page, chat: Chat) -> None:
         concurrency_id="index", **PRIVATE,
     )
     app.load(chat.documents, None, page.documents, **PRIVATE)
+    app.load(chat.collections, None, page.collection, **PRIVATE)
     status = {"fn": chat.model_status, "inputs": page.answerer, "outputs": [page.model_status, page.model_poll],
               "show_progress": "hidden", **PRIVATE}
     app.load(**status)
@@ -153,23 +197,31 @@ def _wire(app: gr.Blocks, page: Page, chat: Chat) -> None:
     gr.api(chat.ask, api_name="ask", **answering)
 
 
+def _wire_conversations(app: gr.Blocks, page: Page, saved: SavedChats) -> None:
+    app.load(saved.sidebar, None, page.saved, **PRIVATE)
+    # .input, not .change: the sidebar's value is also set when a turn is saved.
+    page.saved.input(saved.open, page.saved, [page.chatbot, page.history, page.conversation, page.title],
+                     **PRIVATE)
+    page.rename.click(saved.rename, [page.conversation, page.title], page.saved, **PRIVATE)
+    page.delete.click(saved.delete, page.conversation,
+                      [page.chatbot, page.history, page.conversation, page.title, page.saved], **PRIVATE)
+    page.export_markdown.click(saved.export_markdown, page.conversation, page.export, **PRIVATE)
+    page.export_json.click(saved.export_json, page.conversation, page.export, **PRIVATE)
+
+
 def launch(app: gr.Blocks, settings: Settings, **options):
-    """Start serving `app` as configured; `options` go to Blocks.launch (tests pass
-    prevent_thread_lock and a free port)."""
-    auth = tuple(settings.ui_auth.split(":", 1)) if settings.ui_auth else None
+    """Start serving `app` as configured, without logins; `options` go to Blocks.launch
+    (tests pass prevent_thread_lock and a free port)."""
     options = {"server_name": settings.ui_host, "server_port": settings.ui_port, **options}
-    return app.launch(
-        auth=auth, max_file_size=f"{settings.max_upload_mb}mb", css=CSS, theme=THEME, **options
-    )
+    return app.launch(max_file_size=f"{settings.max_upload_mb}mb", css=CSS, theme=THEME, **options)
 
 
-def exposure_warning(settings: Settings) -> str | None:
-    """A warning when the chat is reachable from other machines without a login."""
-    if settings.ui_auth or _is_loopback(settings.ui_host):
-        return None
-    return (
-        f"Warning: serving on {settings.ui_host} without a login: anyone who can reach this "
-        "machine can read and change your documents. Set RAG_UI_AUTH=user:password."
+def with_logins(app: gr.Blocks, settings: Settings, team: Team):
+    """The page behind the login: mounted in the FastAPI app that owns /login and /logout."""
+    logins = Logins(team)
+    return gr.mount_gradio_app(
+        login_app(logins), app, path="/", auth_dependency=logins.current_user,
+        max_file_size=f"{settings.max_upload_mb}mb", css=CSS, theme=THEME,
     )
 
 
@@ -177,13 +229,34 @@ class ServeError(RagError):
     """The web chat cannot listen where it is configured to (the port is taken, say)."""
 
 
+def exposure_problem(settings: Settings, has_accounts: bool) -> str | None:
+    """Why the chat must not be served as configured: reachable from other machines with
+    nobody to log in."""
+    if has_accounts or _is_loopback(settings.ui_host):
+        return None
+    return (
+        f"refusing to serve on {settings.ui_host} without a login: anyone who can reach this machine "
+        "could read and change your documents. Create an account with `rag users add NAME --admin`, "
+        "or serve on 127.0.0.1."
+    )
+
+
 def serve(settings: Settings) -> None:
-    warning = exposure_warning(settings)
-    if warning:
-        print(warning, flush=True)
-    app = build_app(settings)
+    """Serve the chat: with a login when there are accounts; without one only on loopback."""
+    team = open_team(settings)
+    has_accounts = team.accounts.exist()
+    problem = exposure_problem(settings, has_accounts)
+    if problem:
+        raise ServeError(problem)
+    app = build_app(settings, team)
     try:
-        launch(app, settings)
+        if has_accounts:
+            print(f"Serving on http://{settings.ui_host}:{settings.ui_port} (log in at /login)", flush=True)
+            uvicorn.run(with_logins(app, settings, team), host=settings.ui_host, port=settings.ui_port,
+                        proxy_headers=bool(settings.forwarded_allow_ips),
+                        forwarded_allow_ips=settings.forwarded_allow_ips, log_level="warning")
+        else:
+            launch(app, settings)
     except OSError as exc:
         raise ServeError(f"cannot serve on {settings.ui_host}:{settings.ui_port}: {exc}") from exc
 

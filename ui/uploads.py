@@ -1,7 +1,9 @@
 """Documents added and removed from the page.
 
-An upload is checked (type, size, not empty), copied into RAG_HOME/uploads/ under a cleaned
-name that cannot point anywhere else, and indexed on its own: ingesting a file path never
+An upload is checked (type, size, not empty), copied into RAG_HOME/uploads/ (a collection
+other than `default`: RAG_HOME/uploads/<collection>/; a document is in one collection, so the
+same file uploaded to two is two documents) under a cleaned name that cannot point anywhere
+else, and indexed on its own: ingesting a file path never
 removes other documents, and a file that fails to index is reported and leaves the index as
 it was.
 """
@@ -17,8 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.catalog import DEFAULT_COLLECTION
 from rag import SUPPORTED_SUFFIXES, Pipeline, StoreError
 from rag.settings import Settings
+from index.collections import check_name
 
 MAX_NAME_CHARS = 120
 # Letters and digits of any script, and a few harmless marks; anything else (path
@@ -33,8 +37,10 @@ class UploadResult:
     message: str
 
 
-def upload_folder(settings: Settings) -> Path:
-    return Path(settings.home) / "uploads"
+def upload_folder(settings: Settings, collection: str = DEFAULT_COLLECTION) -> Path:
+    """Where uploads to `collection` are kept (its name is checked: no path characters)."""
+    folder = Path(settings.home) / "uploads"
+    return folder if collection == DEFAULT_COLLECTION else folder / check_name(collection)
 
 
 def safe_name(name: str) -> str:
@@ -87,24 +93,26 @@ def add_documents(
     files: list[tuple[str, Path]],
     pipeline: Pipeline,
     on_progress: Callable[[int, int, str], None] = lambda done, total, name: None,
+    collection: str = DEFAULT_COLLECTION,
 ) -> list[UploadResult]:
-    """Index uploaded files, given as (name the browser sent, path of the received file)."""
+    """Index uploaded files, given as (name the browser sent, path of the received file),
+    into `collection` (the caller checked that the user may write to it)."""
     results = []
     for done, (sent_name, path) in enumerate(files):
         name = safe_name(sent_name)
         on_progress(done, len(files), name)
-        results.append(_add_one(name, Path(path), pipeline))
+        results.append(_add_one(name, Path(path), pipeline, collection))
     return results
 
 
-def _add_one(name: str, path: Path, pipeline: Pipeline) -> UploadResult:
+def _add_one(name: str, path: Path, pipeline: Pipeline, collection: str) -> UploadResult:
     settings = pipeline.settings
     problem = problem_with(name, path, settings.max_upload_mb * 2**20)
     if problem:
         return UploadResult(name, False, problem)
-    stored, created = store(path, upload_folder(settings), name)
+    stored, created = store(path, upload_folder(settings, collection), name)
     try:
-        report = pipeline.ingest([str(stored)])
+        report = pipeline.ingest([str(stored)], collection)
         # A file named directly is always read; a loader may still find it no document.
         problems = [e["error"] for e in report.errors] + [s["reason"] for s in report.skipped]
         error = problems[0] if problems else None
@@ -136,6 +144,6 @@ def remove_document(source: str, pipeline: Pipeline) -> str:
     except StoreError as exc:
         return f"Could not remove {Path(source).name}: {exc}"
     path = Path(source)
-    if path.resolve().parent == upload_folder(pipeline.settings).resolve():
+    if upload_folder(pipeline.settings).resolve() in path.resolve().parents:
         path.unlink(missing_ok=True)
     return f"Removed {path.name}." if removed else f"{path.name} was not indexed."

@@ -36,8 +36,10 @@ from index.errors import NeedsMigrationError
 # from the catalog would then differ from the one first embedded (README, Benchmarks, for
 # what float16 does to recall@10 and size).
 VECTOR_DTYPE = np.float32
-# 2: vectors live here; 3: sentence vectors too; 4: each chunk's location ("slide 3").
-SCHEMA_VERSION = "4"
+# 2: vectors live here; 3: sentence vectors too; 4: each chunk's location ("slide 3");
+# 5: each document's collection (index/collections.py), in the vectors' metadata too.
+SCHEMA_VERSION = "5"
+DEFAULT_COLLECTION = "default"
 
 # The tables both backends create alike (the chunks and keyword tables differ).
 SHARED_TABLES = """
@@ -77,6 +79,7 @@ class StoredChunk:
     # retrieval cites the copy in the most specific document, sized by its chunk count.
     text_hash: str | None = None
     document_chunks: int = 1
+    collection: str = DEFAULT_COLLECTION
 
 
 @dataclass(frozen=True)
@@ -157,12 +160,25 @@ class Catalog:
         return range(first, first + n)
 
     # -- reads ----------------------------------------------------------------------
-    def documents(self) -> dict[str, str]:
-        """source -> sha256 of every indexed document."""
-        return dict(self._execute("SELECT source, sha256 FROM documents").fetchall())
+    def documents(self, collections: list[str] | None = None) -> dict[str, str]:
+        """source -> sha256 of every indexed document (of these collections; None: all)."""
+        where, params = in_collections(collections, "collection")
+        return dict(self._execute(f"SELECT source, sha256 FROM documents WHERE {where}", params).fetchall())
 
-    def document_text(self, source: str) -> str | None:
-        row = self._execute("SELECT text FROM documents WHERE source = ?", (source,)).fetchone()
+    def document_collections(self) -> dict[str, str]:
+        """source -> the collection of every indexed document."""
+        return dict(self._execute("SELECT source, collection FROM documents").fetchall())
+
+    def collection_sizes(self) -> dict[str, tuple[int, int]]:
+        """collection -> (documents, chunks) of every collection that holds a document."""
+        rows = self._execute("SELECT collection, count(*), coalesce(sum(chunks), 0) FROM documents"
+                             " GROUP BY collection ORDER BY collection").fetchall()
+        return {name: (int(documents), int(chunks)) for name, documents, chunks in rows}
+
+    def document_text(self, source: str, collections: list[str] | None = None) -> str | None:
+        where, params = in_collections(collections, "collection")
+        row = self._execute(f"SELECT text FROM documents WHERE source = ? AND {where}",
+                            [source, *params]).fetchone()
         return row[0] if row else None
 
     def chunk_count(self) -> int:
@@ -181,28 +197,34 @@ class Catalog:
         """Chunks by their id (source, version and position)."""
         return {c.id: c for c in self._chunks("id", ids)}
 
-    def chunks_by_vector(self, vector_ids: list[int]) -> dict[int, StoredChunk]:
-        """Chunks by vector id: what the vector store and the keyword search return."""
-        return {c.vector_id: c for c in self._chunks("vector_id", vector_ids)}
+    def chunks_by_vector(self, vector_ids: list[int], collections: list[str] | None = None) -> dict[int, StoredChunk]:
+        """Chunks by vector id: what the vector store and the keyword search return (those of
+        these collections; None: all)."""
+        return {c.vector_id: c for c in self._chunks("vector_id", vector_ids, collections)}
 
-    def copies(self, text_hashes: list[str], limit: int) -> list[StoredChunk]:
-        """Chunks of these text hashes under any path, those of the shortest documents first,
-        at most `limit` (a text on every page, a footer, costs no more)."""
-        rows = self._execute(self._select_chunks(f"c.text_hash IN ({marks(text_hashes)})")
-                             + " ORDER BY d.chunks, c.source, c.chunk LIMIT ?", [*text_hashes, limit]).fetchall()
+    def copies(self, text_hashes: list[str], limit: int, collections: list[str] | None = None) -> list[StoredChunk]:
+        """Chunks of these text hashes under any path (in these collections; None: all),
+        those of the shortest documents first, at most `limit` (a text on every page, a
+        footer, costs no more)."""
+        allowed, params = in_collections(collections, "c.collection")
+        rows = self._execute(self._select_chunks(f"c.text_hash IN ({marks(text_hashes)}) AND {allowed}")
+                             + " ORDER BY d.chunks, c.source, c.chunk LIMIT ?",
+                             [*text_hashes, *params, limit]).fetchall()
         return [StoredChunk(*row) for row in rows]
 
-    def _chunks(self, column: str, keys: list) -> list[StoredChunk]:
+    def _chunks(self, column: str, keys: list, collections: list[str] | None = None) -> list[StoredChunk]:
         found = []
+        allowed, params = in_collections(collections, "c.collection")
         for batch in _batches(keys):
-            rows = self._execute(self._select_chunks(f"c.{column} IN ({marks(batch)})"), batch).fetchall()
+            rows = self._execute(self._select_chunks(f"c.{column} IN ({marks(batch)}) AND {allowed}"),
+                                 [*batch, *params]).fetchall()
             found.extend(StoredChunk(*row) for row in rows)
         return found
 
     def _select_chunks(self, condition: str) -> str:
         """The SELECT of StoredChunk's columns from the chunks where `condition` holds."""
         return ('SELECT c.id, c.vector_id, c.source, c.chunk, c.start, c."end", c.page, c.sha256,'
-                f" {self.CHUNK_TEXT}, c.location, c.text_hash, d.chunks"
+                f" {self.CHUNK_TEXT}, c.location, c.text_hash, d.chunks, c.collection"
                 f" FROM {self.CHUNKS_WITH_TEXT} JOIN documents d ON d.source = c.source WHERE {condition}")
 
     def vector_ids(self) -> list[int]:
@@ -218,6 +240,14 @@ class Catalog:
                 found.append(vector_id)
                 rows.append(_unblob(blob))
         return found, np.stack(rows) if rows else np.empty((0, 0), dtype=VECTOR_DTYPE)
+
+    def vector_collections(self, vector_ids: list[int]) -> dict[int, str]:
+        """vector id -> the collection of its chunk: what the vector store keeps beside it."""
+        found = {}
+        for batch in _batches(vector_ids):
+            found.update(self._execute(
+                f"SELECT vector_id, collection FROM chunks WHERE vector_id IN ({marks(batch)})", batch).fetchall())
+        return found
 
     def all_vectors(self, batch: int) -> Iterator[tuple[list[int], np.ndarray]]:
         """Every stored vector in batches of (ids, matrix), in vector id order."""
@@ -279,17 +309,18 @@ class Catalog:
             self._bump_changes()
 
     # -- writes -------------------------------------------------------------------------
-    def commit_documents(self, documents: list[tuple[object, list[NewChunk]]], removed: list[str]) -> None:
+    def commit_documents(self, documents: list[tuple[object, list[NewChunk]]], removed: list[str],
+                         collection: str = DEFAULT_COLLECTION) -> None:
         """Replace documents and remove others atomically, journaling the vector store's work.
 
-        `documents` pairs an `index.formats.Document` with its new chunks.
+        `documents` pairs an `index.formats.Document` with its new chunks, all put in `collection`.
         """
         replaced = [doc.source for doc, _ in documents]
         with self._transaction():
             self._journal_deletes(replaced + removed)
             self._delete_sources(replaced + removed)
             for doc, chunks in documents:
-                self._insert_document(doc, chunks)
+                self._insert_document(doc, chunks, collection)
             self._bump_changes()
             failpoints.reach("catalog-commit")
 
@@ -308,20 +339,20 @@ class Catalog:
             self._execute(f"DELETE FROM chunks WHERE source IN ({listed})", batch)
             self._execute(f"DELETE FROM documents WHERE source IN ({listed})", batch)
 
-    def _insert_document(self, doc, chunks: list[NewChunk]) -> None:
+    def _insert_document(self, doc, chunks: list[NewChunk], collection: str) -> None:
         pages = json.dumps([[p.number, p.start, p.end] for p in doc.pages])
         self._execute(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?)",
-            (doc.source, doc.sha256, doc.text, pages, len(chunks)),
+            "INSERT INTO documents (source, sha256, text, pages, chunks, collection) VALUES (?, ?, ?, ?, ?, ?)",
+            (doc.source, doc.sha256, doc.text, pages, len(chunks), collection),
         )
         for chunk, vector_id in zip(chunks, self._new_vector_ids(len(chunks))):
             spans, vectors = _sentence_blobs(chunk.sentences)
             rowid = self._execute(
                 'INSERT INTO chunks (id, source, chunk, start, "end", page, sha256, text_hash, vector_id, vector,'
-                " sentence_spans, sentence_vectors, location) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " RETURNING rowid",
+                " sentence_spans, sentence_vectors, location, collection)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING rowid",
                 (chunk.id, doc.source, chunk.chunk, chunk.start, chunk.end, chunk.page, doc.sha256,
-                 chunk.text_hash, vector_id, _blob(chunk.vector), spans, vectors, chunk.location),
+                 chunk.text_hash, vector_id, _blob(chunk.vector), spans, vectors, chunk.location, collection),
             ).fetchone()[0]
             self._index_keywords(rowid, chunk.text)
             self._execute("INSERT INTO vector_journal VALUES (?, 'add')", (vector_id,))
@@ -388,8 +419,9 @@ class Catalog:
         """Drop the keyword rows of these sources' chunks, before the chunks go."""
         raise NotImplementedError
 
-    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """BM25 over chunk text; returns (vector id, score) with higher scores better."""
+    def keyword_search(self, query: str, k: int, collections: list[str] | None = None) -> list[tuple[int, float]]:
+        """BM25 over chunk text; returns (vector id, score) with higher scores better, of the
+        chunks in these collections (None: all)."""
         raise NotImplementedError
 
     def keyword_problems(self) -> tuple[int, int]:
@@ -449,6 +481,16 @@ def _sentences(spans: bytes | None, vectors: bytes | None) -> SentenceVectors | 
         return None
     offsets = np.frombuffer(spans, np.int32).reshape(-1, 2)
     return SentenceVectors(offsets, np.frombuffer(vectors, SENTENCE_DTYPE).reshape(len(offsets), -1))
+
+
+def in_collections(collections: list[str] | None, column: str) -> tuple[str, list[str]]:
+    """The SQL condition (and its parameters) that `column` is one of these collections;
+    None allows every one, an empty list none."""
+    if collections is None:
+        return "1 = 1", []
+    if not collections:
+        return "1 = 0", []
+    return f"{column} IN ({marks(collections)})", list(collections)
 
 
 def marks(batch: list) -> str:

@@ -27,7 +27,8 @@ import psycopg
 from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from index.catalog import SHARED_TABLES, Catalog, marks, query_terms
+from index.catalog import SHARED_TABLES, Catalog, in_collections, marks, query_terms
+from index.catalog.durable import POSTGRES_AUDIT, Durable
 from index.errors import CatalogUnavailable, IndexBusyError
 
 SCHEMA = SHARED_TABLES + """
@@ -69,6 +70,9 @@ CREATE TABLE IF NOT EXISTS vector_journal (
     vector_id BIGINT PRIMARY KEY,
     op TEXT NOT NULL CHECK (op IN ('add', 'delete'))
 );
+ALTER TABLE documents ADD COLUMN IF NOT EXISTS collection TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE chunks ADD COLUMN IF NOT EXISTS collection TEXT NOT NULL DEFAULT 'default';
+CREATE INDEX IF NOT EXISTS chunks_collection ON chunks(collection);
 """
 # A chunk's words and their counts. Its length for BM25 is the position of its last word,
 # stop words counted, as FTS5 counts them: with the sum of the counts instead, the keyword
@@ -102,7 +106,7 @@ WITH asked AS (SELECT DISTINCT lexeme AS word FROM unnest(to_tsvector('english',
      best AS (SELECT m.chunk, sum(ln(1 + (corpus.n - df.n + 0.5) / (df.n + 0.5))
                                   * m.count * 2.2 / (m.count + 1.2 * (0.25 + 0.75 * m.length / corpus.mean))) AS score
               FROM matches m JOIN df USING (word) CROSS JOIN corpus
-              GROUP BY m.chunk ORDER BY score DESC LIMIT ?)
+              WHERE {allowed} GROUP BY m.chunk ORDER BY score DESC LIMIT ?)
 SELECT c.vector_id, best.score FROM best JOIN chunks c ON c.rowid = best.chunk ORDER BY best.score DESC
 """
 
@@ -161,19 +165,15 @@ class _Rows:
         return iter(self._rows)
 
 
-class PostgresCatalog(Catalog):
-    def __init__(self, url: str, schema: str, readonly: bool = False):
+class PooledStatements:
+    """Statements in the catalog's dialect on pooled connections to one schema; inside
+    `_transaction`, on the connection it pinned to this thread."""
+
+    def __init__(self, url: str, schema: str, size: int):
         self.url = url
         self.schema = schema
-        self.name = f"{_where(url)}/{schema}"
-        self.where = f"in PostgreSQL {self.name}"
-        self._pool = _pool(url, POOL_SIZE, options=f"-c search_path={schema}")
+        self._pool = _pool(url, size, options=f"-c search_path={schema}")
         self._local = threading.local()  # the connection of this thread's open transaction
-        try:
-            super().__init__(readonly)
-        except BaseException:
-            self._pool.close()
-            raise
 
     def _execute(self, sql, params=()):
         pinned = getattr(self._local, "connection", None)
@@ -195,6 +195,18 @@ class PostgresCatalog(Catalog):
             finally:
                 self._local.connection = None
 
+
+class PostgresCatalog(PooledStatements, Catalog):
+    def __init__(self, url: str, schema: str, readonly: bool = False):
+        PooledStatements.__init__(self, url, schema, POOL_SIZE)
+        self.name = f"{_where(url)}/{schema}"
+        self.where = f"in PostgreSQL {self.name}"
+        try:
+            Catalog.__init__(self, readonly)
+        except BaseException:
+            self._pool.close()
+            raise
+
     def close(self) -> None:
         self._pool.close()
 
@@ -212,11 +224,16 @@ class PostgresCatalog(Catalog):
         """The totals lose these chunks; their postings go with them (ON DELETE CASCADE)."""
         self._execute(FORGET_KEYWORDS.format(marks(sources)), sources)
 
-    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def keyword_search(self, query: str, k: int, collections: list[str] | None = None) -> list[tuple[int, float]]:
         terms = query_terms(query)
         if not terms:
             return []
-        rows = self._execute(BM25, (" ".join(terms), k)).fetchall()
+        # A reader's collections filter the matches before the top k is taken; the words'
+        # statistics stay those of the whole index, as FTS5's do.
+        allowed, params = in_collections(collections, "c.collection")
+        if collections is not None:
+            allowed = f"m.chunk IN (SELECT c.rowid FROM chunks c WHERE {allowed})"
+        rows = self._execute(BM25.format(allowed=allowed), [" ".join(terms), *params, k]).fetchall()
         return [(row[0], row[1]) for row in rows]
 
     def keyword_problems(self) -> tuple[int, int]:
@@ -239,6 +256,19 @@ class PostgresCatalog(Catalog):
             self._execute("UPDATE keyword_stats SET chunks = (SELECT count(*) FROM chunks),"
                           " words = (SELECT coalesce(sum(words), 0) FROM chunks)")
             self._bump_changes()
+
+
+class PostgresDurable(PooledStatements, Durable):
+    """The tables that outlive generations (index/catalog/durable.py), in a schema of their own."""
+
+    AUDIT = POSTGRES_AUDIT
+
+    def create(self, statements: list[str]) -> None:
+        """Under a lock: replicas starting together race on `IF NOT EXISTS` (8 threads creating
+        these tables at once: 4 failed with a duplicate key in PostgreSQL's own catalog)."""
+        with self._transaction():
+            self._execute("SELECT pg_advisory_xact_lock(hashtext(?))", (self.schema,))
+            super().create([f"CREATE SCHEMA IF NOT EXISTS {self.schema}", *statements])
 
 
 class PostgresCatalogs:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import filelock
 
-from index.catalog import SHARED_TABLES, Catalog, marks, query_terms
+from index.catalog import SHARED_TABLES, Catalog, in_collections, marks, query_terms
 from index.errors import IndexBusyError
 
 SCHEMA = SHARED_TABLES + """
@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS vector_journal (
 # Columns added since the first version, to old catalogs and new ones the same way:
 # vectors (schema 2), sentence vectors (3; NULL until the migration pools them, and for
 # models the torch encoder cannot pool: the extractive answerer embeds those sentences when
-# asked), locations (4; NULL for chunks indexed before: citations say "page N" then).
+# asked), locations (4; NULL for chunks indexed before: citations say "page N" then),
+# collections (5; what was indexed before is in `default`).
 ADDED_COLUMNS = {
     "vector": """
         ALTER TABLE chunks ADD COLUMN vector_id INTEGER;
@@ -50,6 +51,10 @@ ADDED_COLUMNS = {
         ALTER TABLE chunks ADD COLUMN sentence_spans BLOB;
         ALTER TABLE chunks ADD COLUMN sentence_vectors BLOB;""",
     "location": "ALTER TABLE chunks ADD COLUMN location TEXT;",
+    "collection": """
+        ALTER TABLE documents ADD COLUMN collection TEXT NOT NULL DEFAULT 'default';
+        ALTER TABLE chunks ADD COLUMN collection TEXT NOT NULL DEFAULT 'default';
+        CREATE INDEX chunks_collection ON chunks(collection);""",
 }
 
 
@@ -117,19 +122,29 @@ class SqliteCatalog(Catalog):
             sources,
         )
 
-    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def keyword_search(self, query: str, k: int, collections: list[str] | None = None) -> list[tuple[int, float]]:
         terms = query_terms(query)
         if not terms:
             return []
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        # Rank inside FTS5, then join only the top k: joining every match first cost a
-        # quarter of the query time at 100k chunks.
-        rows = self._execute(
-            "SELECT c.vector_id, s.score FROM (SELECT rowid, -bm25(chunks_fts) AS score FROM chunks_fts"
-            " WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?) s"
-            " JOIN chunks c ON c.rowid = s.rowid ORDER BY s.score DESC",
-            (match, k),
-        )
+        if collections is None:
+            # Rank inside FTS5, then join only the top k: joining every match first cost a
+            # quarter of the query time at 100k chunks.
+            rows = self._execute(
+                "SELECT c.vector_id, s.score FROM (SELECT rowid, -bm25(chunks_fts) AS score FROM chunks_fts"
+                " WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?) s"
+                " JOIN chunks c ON c.rowid = s.rowid ORDER BY s.score DESC",
+                (match, k),
+            )
+        else:
+            # A reader's collections filter the matches before the top k is taken: filtering
+            # after would leave fewer than k (none, when others' documents rank first).
+            allowed, params = in_collections(collections, "c.collection")
+            rows = self._execute(
+                "SELECT c.vector_id, -bm25(chunks_fts) AS score FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid"
+                f" WHERE chunks_fts MATCH ? AND {allowed} ORDER BY bm25(chunks_fts) LIMIT ?",
+                [match, *params, k],
+            )
         return [(row[0], row[1]) for row in rows]
 
     def keyword_problems(self) -> tuple[int, int]:

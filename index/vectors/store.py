@@ -33,15 +33,30 @@ HNSW = {"space": "cosine", "ef_construction": 400, "ef_search": 200, "max_neighb
 
 
 class VectorStore(Protocol):
-    """One collection of (vector id, unit vector); similarity is cosine."""
+    """One collection of (vector id, unit vector, the document collection it belongs to);
+    similarity is cosine. A query given document collections finds only their vectors."""
 
     name: str
 
-    def add(self, ids: list[int], vectors: np.ndarray) -> None: ...
+    def add(self, ids: list[int], vectors: np.ndarray, collections: list[str]) -> None: ...
     def delete(self, ids: list[int]) -> None: ...
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+    def query(self, vector: np.ndarray, k: int, collections: list[str] | None = None) -> list[tuple[int, float]]: ...
     def query_many(self, vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]: ...
     def ids(self) -> set[int]: ...
+    def labels(self) -> dict[int, str | None]:
+        """vector id -> the document collection stored with it (None: none stored)."""
+        ...
+    def labels(self) -> dict[int, str | None]:
+        found: dict[int, str | None] = {}
+        offset = 0
+        while True:
+            with self._using() as collection:
+                page = collection.get(include=["metadatas"], limit=self.backend.batch, offset=offset)
+            found.update((int(i), (m or {}).get("collection")) for i, m in zip(page["ids"], page["metadatas"]))
+            if len(page["ids"]) < self.backend.batch:
+                return found
+            offset += len(page["ids"])
+
     def has(self, ids: list[int]) -> set[int]: ...
     def count(self) -> int: ...
     def drop(self) -> None: ...
@@ -212,26 +227,32 @@ class ChromaStore:
         for start in range(0, n, self.backend.batch):
             yield slice(start, start + self.backend.batch)
 
-    def add(self, ids: list[int], vectors: np.ndarray) -> None:
+    def add(self, ids: list[int], vectors: np.ndarray, collections: list[str]) -> None:
         # upsert: adding the same id with the same vector again (a journal replayed after
         # a crash) must not fail; ids are never reused for other content.
         for window in self._windows(len(ids)):
             with self._using() as collection:
-                collection.upsert(ids=_names(ids[window]), embeddings=vectors[window])
+                collection.upsert(ids=_names(ids[window]), embeddings=vectors[window],
+                                  metadatas=[{"collection": c} for c in collections[window]])
 
     def delete(self, ids: list[int]) -> None:
         for window in self._windows(len(ids)):
             with self._using() as collection:
                 collection.delete(ids=_names(ids[window]))
 
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Nearest vectors as (id, cosine similarity), best first."""
-        return self.query_many(vector[None, :], k)[0]
+    def query(self, vector: np.ndarray, k: int, collections: list[str] | None = None) -> list[tuple[int, float]]:
+        """Nearest vectors as (id, cosine similarity), best first, of those in these document
+        collections (None: all)."""
+        if collections is not None and not collections:
+            return []
+        return self.query_many(vector[None, :], k, collections)[0]
 
-    def query_many(self, vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+    def query_many(self, vectors: np.ndarray, k: int,
+                   collections: list[str] | None = None) -> list[list[tuple[int, float]]]:
+        where = {"collection": {"$in": list(collections)}} if collections is not None else None
         with self._using() as collection:
             # Asking for more than the collection holds returns what there is.
-            result = collection.query(query_embeddings=vectors, n_results=k, include=["distances"])
+            result = collection.query(query_embeddings=vectors, n_results=k, where=where, include=["distances"])
         return [[(int(i), 1.0 - d) for i, d in zip(ids, distances)]
                 for ids, distances in zip(result["ids"], result["distances"])]
 
@@ -245,6 +266,17 @@ class ChromaStore:
             if len(page) < self.backend.batch:
                 return found
             offset += len(page)
+
+    def labels(self) -> dict[int, str | None]:
+        found: dict[int, str | None] = {}
+        offset = 0
+        while True:
+            with self._using() as collection:
+                page = collection.get(include=["metadatas"], limit=self.backend.batch, offset=offset)
+            found.update((int(i), (m or {}).get("collection")) for i, m in zip(page["ids"], page["metadatas"]))
+            if len(page["ids"]) < self.backend.batch:
+                return found
+            offset += len(page["ids"])
 
     def has(self, ids: list[int]) -> set[int]:
         found: set[int] = set()

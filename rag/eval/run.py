@@ -38,13 +38,15 @@ def evaluate(
     limit: int | None = None,
     answerer: str | None = None,
     progress: bool = False,
+    collections: list[str] | None = None,
 ) -> Evaluation:
-    """Ask each gold question (or a `limit` sample) through `pipeline` and score the answers."""
+    """Ask each gold question (or a `limit` sample) through `pipeline` and score the answers,
+    from the documents of `collections` alone (None: all)."""
     k = k or pipeline.settings.k
     items = sample(gold.items, limit)
     pipeline.answerer(answerer)  # load a language model now: its start is not a question's time
     answers = [
-        pipeline.ask(item.question, k=k, answerer=answerer)
+        pipeline.ask(item.question, k=k, answerer=answerer, collections=collections)
         for item in tqdm(items, desc=f"Evaluating {gold.name}", unit="question", disable=not progress)
     ]
     records = [score(item, answer, gold.long_answers) for item, answer in zip(items, answers)]
