@@ -351,20 +351,21 @@ class Index:
         copy each chunk's vector from the old collection (embedding again only what it
         cannot give), then build the new collection from the catalog. One from before
         schema 3: pool each chunk's sentence vectors. Schema 3 lacked only the locations
-        column, which the writer's open added. Nothing is lost if this stops halfway: it
-        resumes."""
+        column, which the writer's open added; schema 4, only the compact vectors (schema 5),
+        rewritten first (what is added after is compact already), and the vector collection
+        rebuilt from them. Nothing is lost if this stops halfway: it resumes."""
         schema = self.catalog.get_meta("schema")
         vectors_in_store = schema is None
         model = functools.cache(embedder or _default_embedder)
+        self.catalog.compact_vectors(self.backend.batch)
         if vectors_in_store:
             self._copy_legacy_vectors(model, progress)
         if schema in (None, "2"):
             self._pool_sentence_vectors(model, progress)
+        # Every older schema kept float32 vectors: the store is rebuilt from the compact ones
+        # before the migration counts as done, so that it holds what the catalog would re-add.
+        self.rebuild_vectors(progress)
         self.catalog.finish_migration()
-        if vectors_in_store:
-            self.rebuild_vectors(progress)
-        else:
-            self.vectors = self.backend.open(self.catalog.get_meta("vector_collection"), create=True)
 
     def _copy_legacy_vectors(self, model: Callable[[], object], progress: bool) -> None:
         legacy = f"rag-{self.generation}"
