@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -142,30 +143,38 @@ def real_chunks(folder: Path) -> tuple[list, np.ndarray, list[SentenceVectors]]:
 
 def scaled_index(home: Path, chunks, vectors: np.ndarray, sentences: list[SentenceVectors], total: int,
                  seed: int = 0) -> None:
-    """An index of `total` chunks: the real ones, then variants of them. A variant's text
-    is its original with the sentences rotated (new documents, same vocabulary), its vector
-    the original plus Gaussian noise (cosine ~0.93 to it), renormalized, and so are its
-    sentence vectors (the original's, in turn, one per sentence of the variant)."""
-    rng = np.random.default_rng(seed)
-    embedder = load_embedder()
+    """An index of `total` chunks (`scaled_documents`), in the catalog and the vector store."""
     with writing(IndexConfig(home)) as index:
-        index.check_model(embedder, claim=True)
-        for start in range(0, total, 5000):
-            rows = np.arange(start, min(total, start + 5000))
-            base = vectors[rows % len(chunks)]
-            is_variant = (rows >= len(chunks))[:, None]
-            noisy = _noisy(base, is_variant * 0.02, rng)
-            texts = [chunks[i % len(chunks)].text if i < len(chunks) else _rotate(chunks[i % len(chunks)].text, i)
-                     for i in rows]
-            batch = []
-            # Keyed as ingest keys its chunks (what the model reads), so the scaled index's
-            # chunks reuse vectors exactly as ingested ones would.
-            for i, text, key, vector in zip(rows, texts, embedder.input_keys(texts), noisy):
-                n = i % len(chunks)
-                pooled = sentences[n] if i < len(chunks) else _variant_sentences(text, sentences[n], rng)
-                batch.append(_synthetic_document(f"synthetic/{i}.txt", text, key, vector, pooled))
+        index.check_model(load_embedder(), claim=True)
+        for batch in scaled_documents(chunks, vectors, sentences, total, seed):
             index.catalog.commit_documents(batch, [])
             index.apply_journal()
+
+
+def scaled_documents(chunks, vectors: np.ndarray, sentences: list[SentenceVectors], total: int,
+                     seed: int = 0) -> Iterator[list[tuple[Document, list[NewChunk]]]]:
+    """`total` chunks, one a document, in batches of 5,000: the real ones, then variants of
+    them. A variant's text is its original with the sentences rotated (new documents, same
+    vocabulary), its vector the original plus Gaussian noise (cosine ~0.93 to it),
+    renormalized, and so are its sentence vectors (the original's, in turn, one per
+    sentence of the variant)."""
+    rng = np.random.default_rng(seed)
+    embedder = load_embedder()
+    for start in range(0, total, 5000):
+        rows = np.arange(start, min(total, start + 5000))
+        base = vectors[rows % len(chunks)]
+        is_variant = (rows >= len(chunks))[:, None]
+        noisy = _noisy(base, is_variant * 0.02, rng)
+        texts = [chunks[i % len(chunks)].text if i < len(chunks) else _rotate(chunks[i % len(chunks)].text, i)
+                 for i in rows]
+        batch = []
+        # Keyed as ingest keys its chunks (what the model reads), so the scaled index's
+        # chunks reuse vectors exactly as ingested ones would.
+        for i, text, key, vector in zip(rows, texts, embedder.input_keys(texts), noisy):
+            n = i % len(chunks)
+            pooled = sentences[n] if i < len(chunks) else _variant_sentences(text, sentences[n], rng)
+            batch.append(_synthetic_document(f"synthetic/{i}.txt", text, key, vector, pooled))
+        yield batch
 
 
 def _noisy(vectors: np.ndarray, scale, rng) -> np.ndarray:
