@@ -203,7 +203,8 @@ def _synthetic_document(source: str, text: str, key: str, vector: np.ndarray,
 
 def disk_figures(home: Path, size: int) -> dict:
     """Megabytes on disk per 1,000 chunks, right after the build: the catalog (SQLite file and
-    its write-ahead log: documents, chunk text, keyword index and float32 vectors) and the
+    its write-ahead log: documents, chunk text, keyword index, float16 vectors and int8
+    sentence vectors) and the
     vector store (Chroma's folder: its copy of the vectors and the HNSW graph)."""
     catalog = [*home.glob("catalog-*.sqlite"), *home.glob("catalog-*.sqlite-wal")]
     chroma = [p for p in (home / "chroma").rglob("*") if p.is_file()]
@@ -261,21 +262,6 @@ def recall_at_10(home: Path, questions: list[str]) -> float:
         recalls = [len(_exact_top10(ids, matrix, q) & {i for i, _ in index.vectors.query(q, 10)}) / 10
                    for q in _question_vectors(questions)]
     return round(float(np.mean(recalls)), 4)
-
-
-def float16_figures(home: Path, questions: list[str]) -> dict:
-    """What keeping the catalog's vectors as float16 would cost and save: recall@10 of exact
-    search over the float16-rounded vectors against exact search over the float32 ones (a
-    store rebuilt from the catalog would hold the rounded ones), and the bytes of one
-    chunk's vector in each dtype."""
-    with open_index(IndexConfig(home)) as index:
-        ids, matrix = index.catalog.vectors(index.catalog.vector_ids())
-    rounded = matrix.astype(np.float16)
-    widened = rounded.astype(np.float32)
-    recalls = [len(_exact_top10(ids, matrix, q) & _exact_top10(ids, widened, q)) / 10
-               for q in _question_vectors(questions)]
-    return {"recall_at_10": round(float(np.mean(recalls)), 4),
-            "bytes_per_chunk": {"float32": matrix[0].nbytes, "float16": rounded[0].nbytes}}
 
 
 def _question_vectors(questions: list[str]) -> list[np.ndarray]:
@@ -466,16 +452,13 @@ def table(results: dict) -> str:
 
 
 def _maintenance_line(size: str, figures: dict) -> str:
-    disk, half = figures["disk"], figures.get("float16")
+    disk = figures["disk"]
     return (f"At {size} chunks, on disk per 1,000 chunks: catalog {disk['catalog_mb_per_1k']} MB, "
             f"vector store {disk['vector_store_mb_per_1k']} MB; Chroma refresh + one query "
             f"{figures['refresh_ms']} ms"
             + (f"; `rag check` {figures['check_s']} s" if "check_s" in figures else "")
             + (f"; `rag check --repair` rebuilding the vector collection {figures['repair_s']} s"
                if "repair_s" in figures else "")
-            + (f"; float16 vectors: recall@10 {half['recall_at_10']} against float32 exact search, "
-               f"{half['bytes_per_chunk']['float16']} bytes a chunk instead of "
-               f"{half['bytes_per_chunk']['float32']}" if half else "")
             + ".")
 
 
@@ -503,7 +486,6 @@ def main() -> None:
             if size == 10_000:
                 figures["check_s"] = check_s(home)
             if size >= 10_000:
-                figures["float16"] = float16_figures(home, questions)
                 figures["repair_s"] = repair_s(home)
             results["scale"][str(size)] = figures
             print(size, json.dumps(figures), flush=True)
