@@ -34,9 +34,9 @@ from index.errors import NeedsMigrationError
 
 # Each chunk's vector is stored as float16 and read back as float32. The vector store is
 # only ever given the catalog's vector (the journal adds from here), so a vector re-added
-# from the catalog is still bit-identical to the one first added; float16 rounding moves a
-# cosine by < 1e-3, and exact search over the rounded vectors found the same top 10 as over
-# float32 for every bench question at 10k (docs/benchmarks.md).
+# from the catalog is still bit-identical to the one first added. Exact search over the
+# rounded vectors found the same top 10 as over float32 for every bench question at 10k, and
+# ClapNQ's and SQuAD's retrieval figures did not move (docs/benchmarks.md).
 VECTOR_DTYPE = np.float16
 # Sentence vectors as int8, each row with its own float32 scale (its largest |value| / 127):
 # a chunk's ~7 take 2.7 KB instead of 5.4 as float16 (docs/benchmarks.md: the catalog went

@@ -93,8 +93,9 @@ FROM (SELECT count(*) AS chunks, coalesce(sum(words), 0) AS words FROM chunks WH
 # all postings to the chunks for their lengths took 90 ms a query; reading only the asked
 # words' postings, lengths included, and joining the top k, ~10x less.
 # Words in more than half the chunks are left out unless all are, as on SQLite (sqlite.py,
-# `_ranking_terms`): their postings were most of what a slow question read. Their idf here
-# is at most ln 2 (FTS5's: 1e-6), so a chunk's score moves by at most 1.5 for each.
+# `_ranking_terms`, where they made the 100k tail). Their idf here is at most ln 2 (FTS5's:
+# 1e-6), so a chunk's score moves by at most 1.5 for each. Here they were rarer: the English
+# configuration drops "s", so on 20k chunks p95 moved only from 38.2 to 37.1 ms.
 BM25 = """
 WITH asked AS (SELECT DISTINCT lexeme AS word FROM unnest(to_tsvector('english', ?))),
      corpus AS (SELECT chunks::float8 AS n, greatest(words::float8 / greatest(chunks, 1), 1) AS mean
