@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -147,30 +148,38 @@ def real_chunks(folder: Path) -> tuple[list, np.ndarray, list[SentenceVectors]]:
 
 def scaled_index(home: Path, chunks, vectors: np.ndarray, sentences: list[SentenceVectors], total: int,
                  seed: int = 0) -> None:
-    """An index of `total` chunks: the real ones, then variants of them. A variant's text
-    is its original with the sentences rotated (new documents, same vocabulary), its vector
-    the original plus Gaussian noise (cosine ~0.93 to it), renormalized, and so are its
-    sentence vectors (the original's, in turn, one per sentence of the variant)."""
-    rng = np.random.default_rng(seed)
-    embedder = load_embedder()
+    """An index of `total` chunks (`scaled_documents`), in the catalog and the vector store."""
     with writing(IndexConfig(home)) as index:
-        index.check_model(embedder, claim=True)
-        for start in range(0, total, 5000):
-            rows = np.arange(start, min(total, start + 5000))
-            base = vectors[rows % len(chunks)]
-            is_variant = (rows >= len(chunks))[:, None]
-            noisy = _noisy(base, is_variant * 0.02, rng)
-            texts = [chunks[i % len(chunks)].text if i < len(chunks) else _rotate(chunks[i % len(chunks)].text, i)
-                     for i in rows]
-            batch = []
-            # Keyed as ingest keys its chunks (what the model reads), so the scaled index's
-            # chunks reuse vectors exactly as ingested ones would.
-            for i, text, key, vector in zip(rows, texts, embedder.input_keys(texts), noisy):
-                n = i % len(chunks)
-                pooled = sentences[n] if i < len(chunks) else _variant_sentences(text, sentences[n], rng)
-                batch.append(_synthetic_document(f"synthetic/{i}.txt", text, key, vector, pooled))
+        index.check_model(load_embedder(), claim=True)
+        for batch in scaled_documents(chunks, vectors, sentences, total, seed):
             index.catalog.commit_documents(batch, [])
             index.apply_journal()
+
+
+def scaled_documents(chunks, vectors: np.ndarray, sentences: list[SentenceVectors], total: int,
+                     seed: int = 0) -> Iterator[list[tuple[Document, list[NewChunk]]]]:
+    """`total` chunks, one a document, in batches of 5,000: the real ones, then variants of
+    them. A variant's text is its original with the sentences rotated (new documents, same
+    vocabulary), its vector the original plus Gaussian noise (cosine ~0.93 to it),
+    renormalized, and so are its sentence vectors (the original's, in turn, one per
+    sentence of the variant)."""
+    rng = np.random.default_rng(seed)
+    embedder = load_embedder()
+    for start in range(0, total, 5000):
+        rows = np.arange(start, min(total, start + 5000))
+        base = vectors[rows % len(chunks)]
+        is_variant = (rows >= len(chunks))[:, None]
+        noisy = _noisy(base, is_variant * 0.02, rng)
+        texts = [chunks[i % len(chunks)].text if i < len(chunks) else _rotate(chunks[i % len(chunks)].text, i)
+                 for i in rows]
+        batch = []
+        # Keyed as ingest keys its chunks (what the model reads), so the scaled index's
+        # chunks reuse vectors exactly as ingested ones would.
+        for i, text, key, vector in zip(rows, texts, embedder.input_keys(texts), noisy):
+            n = i % len(chunks)
+            pooled = sentences[n] if i < len(chunks) else _variant_sentences(text, sentences[n], rng)
+            batch.append(_synthetic_document(f"synthetic/{i}.txt", text, key, vector, pooled))
+        yield batch
 
 
 def _noisy(vectors: np.ndarray, scale, rng) -> np.ndarray:
@@ -185,9 +194,13 @@ def _variant_sentences(text: str, original: SentenceVectors, rng) -> SentenceVec
 
 
 def _rotate(text: str, i: int) -> str:
+    """The sentences rotated, and the variant's number after them: a chunk has ~126 variants
+    at 100k but only as many rotations as sentences, and without the number the copies of a
+    text (one text hash) ran to thousands a question, which retrieval's copy handling
+    (`cite_most_specific`) then weighed one by one: 1.1 s a question at 100k."""
     sentences = text.split(". ")
     k = i % len(sentences)
-    return ". ".join(sentences[k:] + sentences[:k])
+    return ". ".join(sentences[k:] + sentences[:k]) + f" ({i})"
 
 
 def _synthetic_document(source: str, text: str, key: str, vector: np.ndarray,
@@ -199,7 +212,8 @@ def _synthetic_document(source: str, text: str, key: str, vector: np.ndarray,
 
 def disk_figures(home: Path, size: int) -> dict:
     """Megabytes on disk per 1,000 chunks, right after the build: the catalog (SQLite file and
-    its write-ahead log: documents, chunk text, keyword index and float32 vectors) and the
+    its write-ahead log: documents, chunk text, keyword index, float16 vectors and int8
+    sentence vectors) and the
     vector store (Chroma's folder: its copy of the vectors and the HNSW graph)."""
     catalog = [*home.glob("catalog-*.sqlite"), *home.glob("catalog-*.sqlite-wal")]
     chroma = [p for p in (home / "chroma").rglob("*") if p.is_file()]
@@ -257,21 +271,6 @@ def recall_at_10(home: Path, questions: list[str]) -> float:
         recalls = [len(_exact_top10(ids, matrix, q) & {i for i, _ in index.vectors.query(q, 10)}) / 10
                    for q in _question_vectors(questions)]
     return round(float(np.mean(recalls)), 4)
-
-
-def float16_figures(home: Path, questions: list[str]) -> dict:
-    """What keeping the catalog's vectors as float16 would cost and save: recall@10 of exact
-    search over the float16-rounded vectors against exact search over the float32 ones (a
-    store rebuilt from the catalog would hold the rounded ones), and the bytes of one
-    chunk's vector in each dtype."""
-    with open_index(IndexConfig(home)) as index:
-        ids, matrix = index.catalog.vectors(index.catalog.vector_ids())
-    rounded = matrix.astype(np.float16)
-    widened = rounded.astype(np.float32)
-    recalls = [len(_exact_top10(ids, matrix, q) & _exact_top10(ids, widened, q)) / 10
-               for q in _question_vectors(questions)]
-    return {"recall_at_10": round(float(np.mean(recalls)), 4),
-            "bytes_per_chunk": {"float32": matrix[0].nbytes, "float16": rounded[0].nbytes}}
 
 
 def _question_vectors(questions: list[str]) -> list[np.ndarray]:
@@ -462,16 +461,13 @@ def table(results: dict) -> str:
 
 
 def _maintenance_line(size: str, figures: dict) -> str:
-    disk, half = figures["disk"], figures.get("float16")
+    disk = figures["disk"]
     return (f"At {size} chunks, on disk per 1,000 chunks: catalog {disk['catalog_mb_per_1k']} MB, "
             f"vector store {disk['vector_store_mb_per_1k']} MB; Chroma refresh + one query "
             f"{figures['refresh_ms']} ms"
             + (f"; `rag check` {figures['check_s']} s" if "check_s" in figures else "")
             + (f"; `rag check --repair` rebuilding the vector collection {figures['repair_s']} s"
                if "repair_s" in figures else "")
-            + (f"; float16 vectors: recall@10 {half['recall_at_10']} against float32 exact search, "
-               f"{half['bytes_per_chunk']['float16']} bytes a chunk instead of "
-               f"{half['bytes_per_chunk']['float32']}" if half else "")
             + ".")
 
 
@@ -511,7 +507,6 @@ def main() -> None:
                 figures["check_s"] = check_s(home)
                 figures["float32_embedding"] = query_figures(home, questions, "float32")
             if size >= 10_000:
-                figures["float16"] = float16_figures(home, questions)
                 figures["repair_s"] = repair_s(home)
             results["scale"][str(size)] = figures
             print(size, json.dumps(figures), flush=True)
