@@ -39,7 +39,9 @@ SHARED = ROOT.parent / "shared" / "eval"
 DEV = {"clapnq": SHARED / "clapnq", "squad2": SHARED / "squad2_500"}
 VERIFY_SAMPLE = 200
 EVAL_SAMPLE = 60  # the `rag eval --limit 60` questions the README reports: never fitted on
-MAX_FALSE_REFUSALS = 0.10
+# At most 8% on dev out of fold, so that at most 10% holds on sets it never saw (the
+# held-out sets are run by others).
+MAX_FALSE_REFUSALS = 0.08
 SIGNALS = {"evidence": EVIDENCE_SIGNALS, "verified": (*EVIDENCE_SIGNALS, "verified_yes")}
 
 
@@ -55,8 +57,8 @@ def collect(name: str, home: Path, verify: bool) -> list[dict]:
     answerer = pipeline.answerer("verified" if verify else "extractive")
     items = gold.items
     if verify:
-        reported = set(sample(gold.items, EVAL_SAMPLE))
-        items = [item for item in sample(gold.items, VERIFY_SAMPLE) if item not in reported]
+        reported = {item.id for item in sample(gold.items, EVAL_SAMPLE)}
+        items = [item for item in sample(gold.items, VERIFY_SAMPLE) if item.id not in reported]
     rows = []
     for item in tqdm(items, desc=f"{name} signals", unit="question"):
         passages = pipeline.retriever().passages(item.question)

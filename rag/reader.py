@@ -19,6 +19,7 @@ span comes from that window.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -90,6 +91,12 @@ class Reader:
             start, end = spans[best] if probabilities[best] >= span_floor else (0, 0)
             readings.append(Reading(probabilities[best], start, end))
         return readings
+
+
+@functools.cache
+def packaged_reader() -> Reader:
+    """The shipped reader, loaded once per process."""
+    return Reader.load()
 
 
 def base_folder() -> Path:

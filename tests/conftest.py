@@ -94,6 +94,13 @@ def embedder():
     return load_embedder()
 
 
+@pytest.fixture(scope="session")
+def reader():
+    """The shipped reader model (rag/reader.py), the one every answerer uses."""
+    from rag.reader import packaged_reader
+
+    return packaged_reader()
+
 
 @pytest.fixture
 def docs(tmp_path) -> dict[str, Path]:

@@ -3,6 +3,7 @@
 import pytest
 
 from rag.answer import DECLINE, Passage
+from rag.answerers.assertions import unstated
 from rag.answerers.generation import CitationChecker
 
 TEXT_1 = "The Eiffel Tower was completed in 1889. It was built for the World's Fair."
@@ -68,3 +69,22 @@ def test_an_answer_with_no_supported_claim_is_a_refusal(check):
     draft = check("The population of Hangzhou is 10.4 million [1].", PASSAGES)
     assert draft.refused and draft.text == DECLINE and draft.citations == []
     assert draft.checks["removed"] == ["The population of Hangzhou is 10.4 million."]
+
+
+def test_a_claim_naming_what_its_passage_never_states_is_removed(check):
+    """The issue's case: every word but the asserted name is in the cited passage."""
+    passage = "Liang Wenfeng was born in Guangdong and founded DeepSeek in Hangzhou, China."
+    draft = check("Liang Wenfeng attended Hangzhou University [1].",
+                  [Passage(1, "deepseek.txt", 0, len(passage), passage, None, 0.9)])
+    assert draft.refused and draft.checks["removed"] == ["Liang Wenfeng attended Hangzhou University."]
+
+
+def test_a_number_its_passage_never_states_is_removed(check):
+    draft = check("The tower was completed in 1899 [1].", PASSAGES)
+    assert draft.refused and draft.checks["removed"] == ["The tower was completed in 1899."]
+
+
+def test_names_and_numbers_match_normalised():
+    passage = "NVIDIA's shares fell 17%, erasing 589,000 million dollars on Monday."
+    assert unstated("Nvidia's market value fell by 589000 million on Monday.", [passage]) == []
+    assert unstated("Nvidia fell 17% on Tuesday.", [passage]) == ["Tuesday"]

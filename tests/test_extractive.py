@@ -31,8 +31,8 @@ def test_answer_types():
     assert answers_the_type("Who built it?", "Nobody knows.")
 
 
-def test_best_sentence_is_cited_with_document_offsets(embedder):
-    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), threshold=0.0)
+def test_best_sentence_is_cited_with_document_offsets(embedder, reader):
+    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), reader, threshold=0.0)
     draft = answerer.answer("When was the lighthouse built?", [passage()])
     text, citations = draft.text, draft.citations
     assert not draft.refused
@@ -41,40 +41,40 @@ def test_best_sentence_is_cited_with_document_offsets(embedder):
     assert text.startswith(citations[0].quote + " [1]")
 
 
-def test_citation_numbers_follow_the_passage(embedder):
+def test_citation_numbers_follow_the_passage(embedder, reader):
     other = passage(n=2, source="other.txt", start=0, text="Bananas are rich in potassium.")
-    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), threshold=0.0)
+    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), reader, threshold=0.0)
     draft = answerer.answer("Who lit the lamp of the lighthouse?", [other, passage(n=1)])
     text, citations = draft.text, draft.citations
     assert citations[0].n == 1 and "Ada Marsh" in citations[0].quote
     assert "[2]" not in text
 
 
-def test_weak_evidence_is_a_refusal_that_keeps_the_withheld_answer(embedder):
-    answerer = ExtractiveAnswerer(embedder, load_model("evidence"))  # the calibrated threshold
+def test_weak_evidence_is_a_refusal_that_keeps_the_withheld_answer(embedder, reader):
+    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), reader)  # the calibrated threshold
     draft = answerer.answer("What is the capital of Mongolia?", [passage()])
     assert draft.refused and draft.citations == [] and draft.text == DECLINE
     assert draft.checks["low_confidence"]["withheld"].endswith("[1]")
     assert draft.confidence < answerer.threshold
 
 
-def test_the_phrase_that_answers_is_marked_in_the_cited_sentence(embedder):
-    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), threshold=0.0)
+def test_the_phrase_that_answers_is_marked_in_the_cited_sentence(embedder, reader):
+    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), reader, threshold=0.0)
     draft = answerer.answer("Who lit the lamp every evening?", [passage()])
     short = draft.short_answer
     assert short.text == "Ada Marsh"
     assert TEXT[short.start - 100 : short.end - 100] == "Ada Marsh"
 
 
-def test_a_sentence_without_the_asked_number_scores_lower(embedder):
-    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), threshold=0.0)
+def test_a_sentence_without_the_asked_number_scores_lower(embedder, reader):
+    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), reader, threshold=0.0)
     with_number = answerer.score("How many keepers lived there?", [passage(text="Two keepers lived there.")])
     without = answerer.score("How many keepers lived there?", [passage(text="Keepers lived there.")])
     assert with_number[0].evidence > without[0].evidence
 
 
-def test_no_passages_is_a_refusal(embedder):
-    assert ExtractiveAnswerer(embedder, load_model("evidence"), threshold=0.1).answer("Anything?", []).refused
+def test_no_passages_is_a_refusal(embedder, reader):
+    assert ExtractiveAnswerer(embedder, load_model("evidence"), reader, threshold=0.1).answer("Anything?", []).refused
 
 
 CARGO = (
@@ -88,8 +88,8 @@ CARGO = (
 )
 
 
-def test_a_heading_ranked_first_is_answered_from_its_section(embedder):
-    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), threshold=0.0)
+def test_a_heading_ranked_first_is_answered_from_its_section(embedder, reader):
+    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), reader, threshold=0.0)
     question = "How do I create a new project with Cargo?"
     ranked = answerer.score(question, [passage(text=CARGO)])
     assert ranked[0].sentence.text == "Creating a Project with Cargo"  # what the issue saw answered
@@ -103,3 +103,31 @@ def test_headings_are_told_from_sentences_list_items_rows_and_code():
     text = "5.1. More on Lists\n\n## Install\n\nIt is done. Really\n\n- an item\n\nA | B\n\n$ cargo new x"
     headings = [text[s:e] for s, e in sentence_spans(text) if is_heading(text, s, e)]
     assert headings == ["5.1.", "More on Lists", "## Install"]
+
+
+def test_the_readers_span_is_the_short_answer_whatever_the_question_kind(embedder, reader):
+    """A "what" question: no rule of short_answer.py knows its kind, the reader does."""
+    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), reader, threshold=0.0)
+    draft = answerer.answer("What were added after a shipwreck?", [passage()])
+    short = draft.short_answer
+    assert short.text == "Fog horns"
+    assert TEXT[short.start - 100 : short.end - 100] == "Fog horns"
+
+
+def test_the_sentence_holding_the_readers_span_leads(embedder, reader):
+    """Evidence alone ranks the sentence that shares the question's words first; the
+    reader's span is in the one that answers."""
+    text = ("The keeper's log mentions the storm of 1887 many times. "
+            "A storm in 1887 destroyed the lantern, which was rebuilt by the engineer Thomas Hale.")
+    question = "Who rebuilt the lantern after the storm of 1887?"
+    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), reader, threshold=0.0)
+    draft = answerer.answer(question, [passage(text=text)])
+    assert draft.citations[0].quote.startswith("A storm in 1887")
+    assert draft.short_answer.text == "Thomas Hale"
+
+
+def test_the_readers_probability_is_a_signal(embedder, reader):
+    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), reader, threshold=0.0)
+    answered = answerer.answer("Who lit the lamp every evening?", [passage()]).signals["reader"]
+    unanswered = answerer.answer("What is the capital of Mongolia?", [passage()]).signals["reader"]
+    assert answered > 0.5 > unanswered

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from index import IndexConfig, ingest, load
+from index.chunking import sentence_spans
 from rag import Pipeline, Settings
-from rag.answer import Answer, Passage, TextDelta
+from rag.answer import CITATION_MARK, Answer, Passage, TextDelta
+from rag.answerers.assertions import unstated
 from rag.answerers.generation import CitationChecker
 from rag.llm import (LocalServer, ModelError, assemble, assemble_packaged_model, local_server,
                      packaged_model_installed)
@@ -52,6 +54,15 @@ def test_local_model_declines_what_the_article_does_not_say(local):
     answer = local.ask("Who won the most recent Super Bowl?")
     assert answer.refused and not answer.citations
     assert answer.passages, "the closest passages are still returned"
+
+
+def test_no_answer_sentence_asserts_a_name_its_citations_do_not_state(local):
+    """The issue's case: the seed article never says which university Liang attended;
+    `local` once answered "Liang Wenfeng attended Hangzhou University [1]"."""
+    answer = local.ask("Which university did Liang Wenfeng attend?")
+    cited = [p.text for p in answer.passages if p.n in {c.n for c in answer.citations}]
+    for start, end in sentence_spans(answer.answer):
+        assert unstated(CITATION_MARK.sub("", answer.answer[start:end]), cited) == [], answer.answer
 
 
 def test_stream_yields_text_as_generated_then_the_answer(local):

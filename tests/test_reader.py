@@ -16,11 +16,6 @@ TOWER = ("The Eiffel Tower is a wrought-iron lattice tower in Paris, France. It 
 FILLER = "The river flooded the lower town in the spring, and the mills stood idle for weeks. "
 
 
-@pytest.fixture(scope="module")
-def reader() -> Reader:
-    return Reader.load()
-
-
 def test_the_shipped_weights_are_those_of_the_model_card():
     assert file_sha256(WEIGHTS) == SHIPPED_SHA256
 

@@ -220,12 +220,12 @@ def test_chunks_never_cross_a_section(embedder, tmp_path):
     assert starts <= {chunk.start for chunk in chunks}  # each heading opens its section's first chunk
 
 
-def test_citations_quote_the_loaded_text_exactly(embedder, mkdocs_page):
+def test_citations_quote_the_loaded_text_exactly(embedder, reader, mkdocs_page):
     document = load(mkdocs_page)
     chunks = chunk_document(document, embedder.tokenizer, 256)
     passages = [Passage(n, document.source, c.start, c.end, c.text, None, 1 / 61,
                         document.location(c.start, c.end)) for n, c in enumerate(chunks, start=1)]
-    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), threshold=0.0)
+    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), reader, threshold=0.0)
     draft = answerer.answer("How do I create a new project with Cargo?", passages)
     assert draft.citations and draft.citations[0].quote != "Creating a Project with Cargo"
     for citation in draft.citations:

@@ -15,6 +15,7 @@ from rag.answerers.confidence import load_model
 from rag.errors import AnswererError
 from rag.answerers.extractive import ExtractiveAnswerer, StoredSentenceVectors
 from rag.model_queue import ModelQueue
+from rag.reader import packaged_reader
 from rag.settings import Settings
 
 
@@ -59,8 +60,8 @@ def _openai_model_queue(settings: Settings) -> ModelQueue:
 
 
 def _extractive(answerers: Answerers) -> Answerer:
-    return ExtractiveAnswerer(answerers.embedder, load_model("evidence"), answerers.stored_vectors,
-                              answerers.settings.min_confidence)
+    return ExtractiveAnswerer(answerers.embedder, load_model("evidence"), packaged_reader(),
+                              answerers.stored_vectors, answerers.settings.min_confidence)
 
 
 # The answerers that use a language model are imported when first built: their modules

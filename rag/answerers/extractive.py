@@ -1,12 +1,15 @@
 """The extractive answerer: the best one to three sentences of the passages, each cited,
 with the phrase that answers the question marked inside the best one.
 
-No language model: it is instant, deterministic, and the baseline every other answerer
+No generative model: it is fast, deterministic, and the baseline every other answerer
 is measured against. A sentence's evidence score blends its embedding similarity to the
 question (its vector pooled at ingest from its chunk's forward pass, read from the index)
 with how much of the question's vocabulary it contains (rarer words weigh more),
-discounted when it lacks the kind of answer asked for (a number for "how many"). Whether to
-answer at all is the confidence model's call (rag/answerers/confidence.py), over `signals()`.
+discounted when it lacks the kind of answer asked for (a number for "how many"). The
+reader (rag/reader.py, trained here) then reads the question with each passage: the
+sentence holding its answer span leads, the span is the short answer, and its
+probability that the passage answers is one of the signals. Whether to answer at all is
+the confidence model's call (rag/answerers/confidence.py), over `evidence_signals()`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from rag.answerers.confidence import ConfidenceModel, refuse_below
 from rag.conversation import standalone_question
 from rag.answerers.question_kinds import asked_kind, holds_kind
 from rag.answerers.short_answer import short_answer_span
+from rag.reader import NO_ANSWER_BELOW, Reader, Reading
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
@@ -79,6 +83,27 @@ class Scored:
     coverage: float
 
 
+@dataclass(frozen=True)
+class Span:
+    """The reader's reading of one passage: `passage.text[reading.start:reading.end]`."""
+
+    passage: Passage
+    reading: Reading
+
+    @property
+    def probability(self) -> float:
+        return self.reading.probability
+
+    @property
+    def found(self) -> bool:
+        return self.reading.probability >= NO_ANSWER_BELOW and self.reading.end > self.reading.start
+
+    def inside(self, sentence: Sentence) -> bool:
+        """Whether the span starts in `sentence` (document offsets, like the sentence's)."""
+        start = self.passage.start + self.reading.start
+        return sentence.passage is self.passage and sentence.start <= start < sentence.end
+
+
 class QuotingAnswerer:
     """What answerers that quote sentences share: refuse a candidate below the threshold,
     stream it whole, follow up by the rule. Subclasses give `candidate` and `threshold`."""
@@ -112,6 +137,7 @@ class ExtractiveAnswerer(QuotingAnswerer):
         self,
         embedder,
         model: ConfidenceModel,
+        reader: Reader,
         stored_vectors: StoredSentenceVectors | None = None,
         threshold: float | None = None,
         similarity_weight: float = 0.8,
@@ -127,6 +153,7 @@ class ExtractiveAnswerer(QuotingAnswerer):
     ):
         self.embedder = embedder
         self.model = model
+        self.reader = reader
         self.stored_vectors = stored_vectors
         self.threshold = model.threshold if threshold is None else threshold
         self.similarity_weight = similarity_weight
@@ -139,7 +166,9 @@ class ExtractiveAnswerer(QuotingAnswerer):
     def candidate(self, question: str, passages: list[Passage]) -> Draft:
         """The answer the passages give best, with its confidence, before deciding to refuse."""
         ranked = answerable(self.score(question, passages))
-        signals = evidence_signals(question, ranked, passages)
+        span = self.read(question, passages)
+        ranked = led_by_span(ranked, span)
+        signals = evidence_signals(question, ranked, passages, span.probability if span else 0.0)
         if not ranked:
             return Draft(DECLINE, [], True, confidence=0.0, signals=signals)
         parts, citations = [], []
@@ -148,7 +177,15 @@ class ExtractiveAnswerer(QuotingAnswerer):
             parts.append(f"{s.text} [{s.passage.n}]")
             citations.append(s.citation(scored.evidence))
         return Draft(" ".join(parts), citations, False, confidence=self.model.probability(signals),
-                     signals=signals, short_answer=_short_answer(question, ranked[0].sentence))
+                     signals=signals, short_answer=_short_answer(question, ranked[0].sentence, span))
+
+    def read(self, question: str, passages: list[Passage]) -> Span | None:
+        """The reader's answer span in the passage it finds likeliest to answer."""
+        if not passages:
+            return None
+        readings = self.reader.read(question, [p.text for p in passages])
+        best = max(range(len(passages)), key=lambda i: readings[i].probability)
+        return Span(passages[best], readings[best])
 
     def score(self, question: str, passages: list[Passage]) -> list[Scored]:
         """Sentences of the passages, best evidence first."""
@@ -221,18 +258,34 @@ def answerable(ranked: list[Scored]) -> list[Scored]:
     return [s for s in ranked if not s.sentence.heading]
 
 
+def led_by_span(ranked: list[Scored], span: Span | None) -> list[Scored]:
+    """The ranking with the sentence holding the reader's span first, when the reader
+    finds one; else as ranked by evidence."""
+    if span is None or not span.found:
+        return ranked
+    holding = [s for s in ranked if span.inside(s.sentence)]
+    return holding[:1] + [s for s in ranked if s not in holding[:1]]
+
+
 def _passage_spans(sentences: list[Sentence]) -> list[tuple[str, int, int]]:
     passages = {id(s.passage): s.passage for s in sentences}.values()
     return [(p.source, p.start, p.end) for p in passages]
 
 
-def _short_answer(question: str, sentence: Sentence) -> ShortAnswer | None:
-    span = short_answer_span(question, sentence.text)
-    if span is None:
+def _short_answer(question: str, sentence: Sentence, span: Span | None) -> ShortAnswer | None:
+    """The reader's span when it lies in the answer's first sentence (cut at its end),
+    else the phrase of the asked kind the rules find there (rag/answerers/short_answer.py)."""
+    source = sentence.passage.source
+    if span is not None and span.found and span.inside(sentence):
+        start = span.passage.start + span.reading.start
+        end = min(span.passage.start + span.reading.end, sentence.end)
+        text = sentence.text[start - sentence.start : end - sentence.start]
+        return ShortAnswer(text, source, start, end)
+    found = short_answer_span(question, sentence.text)
+    if found is None:
         return None
-    start, end = span
-    return ShortAnswer(sentence.text[start:end], sentence.passage.source, sentence.start + start,
-                       sentence.start + end)
+    start, end = found
+    return ShortAnswer(sentence.text[start:end], source, sentence.start + start, sentence.start + end)
 
 
 # Tried and left out: the margin over the runner-up sentence. On ClapNQ dev it lifts the
@@ -240,11 +293,13 @@ def _short_answer(question: str, sentence: Sentence) -> ShortAnswer | None:
 # passages hold long answers spread over several sentences, so one sentence that stands out
 # reads as "unanswerable", and "How much did Nvidia lose?" was refused with its answer in hand.
 EVIDENCE_SIGNALS = ("evidence", "similarity", "coverage", "answer_type", "names_numbers_in_sentence",
-                    "names_numbers_in_passage", "retrievers_agree")
+                    "names_numbers_in_passage", "retrievers_agree", "reader")
 
 
-def evidence_signals(question: str, ranked: list[Scored], passages: list[Passage]) -> dict[str, float]:
-    """What the retrieved evidence says about answerability, each signal within [0, 1.25]."""
+def evidence_signals(question: str, ranked: list[Scored], passages: list[Passage],
+                     reader: float) -> dict[str, float]:
+    """What the retrieved evidence says about answerability, each signal within [0, 1.25];
+    `reader` is the reader's probability that its likeliest passage answers."""
     if not ranked:
         return dict.fromkeys(EVIDENCE_SIGNALS, 0.0)
     best = ranked[0]
@@ -260,6 +315,7 @@ def evidence_signals(question: str, ranked: list[Scored], passages: list[Passage
         # The top passage's fused score x 61: 1 when dense search ranks it first, 1.25
         # when keyword search does too.
         "retrievers_agree": passages[0].score * 61,
+        "reader": reader,
     }
 
 

@@ -22,6 +22,7 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from index.chunking import sentence_spans
 from rag import llm
 from rag.answer import DECLINE, Citation, Draft, Passage, TextDelta
+from rag.answerers.assertions import unstated
 from rag.answerers.confidence import refuse_below
 from rag.conversation import previous_question, standalone_question
 from rag.answerers.extractive import ExtractiveAnswerer, content_terms, split_sentences
@@ -160,7 +161,8 @@ def condense_prompt() -> ChatPromptTemplate:
 
 class CitationChecker:
     """Keep only citations of passages that were given; pin each to its best sentence;
-    remove answer sentences their quotes do not support. An answer left with no supported
+    remove answer sentences their quotes do not support, or that assert a number or name
+    their cited passages never state (rag/answerers/assertions.py). An answer left with no supported
     sentence is a refusal: nothing is shown that the documents do not back."""
 
     def __init__(self, embedder, min_support: float = 0.55, find_sources: bool = False):
@@ -186,7 +188,8 @@ class CitationChecker:
             if not numbers and self.find_sources:
                 quotes = [max((self._best_quote(claim, p) for p in passages), key=lambda q: q.score)]
                 numbers = [quotes[0].n]
-            if not quotes or max(q.score for q in quotes) < self.min_support:
+            if (not quotes or max(q.score for q in quotes) < self.min_support
+                    or unstated(claim, [by_n[n].text for n in numbers])):
                 removed.append(claim)
                 continue
             citations += [q for q in quotes if q not in citations]
