@@ -171,7 +171,12 @@ def best_evidence(answer) -> str:
     return answer.checks.get("low_confidence", {}).get("withheld", "")
 
 
-@FOREIGN
+@pytest.mark.parametrize("question", [
+    pytest.param("¿Quién fundó DeepSeek?", id="es", marks=pytest.mark.xfail(
+        strict=True, reason="the reader is trained on English only (SQuAD 2.0): its span for the Spanish "
+        "question lies in another sentence, which leads")),
+    pytest.param("DeepSeek是谁创立的？", id="zh"),
+])
 def test_a_question_in_another_language_finds_the_sentence_that_answers_it(seed_pipeline, question):
     """The article is 4 chunks, merged into passages covering all of it, so which passage
     ranks first says little: what counts is the sentence the answerer puts first."""
