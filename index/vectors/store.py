@@ -46,17 +46,6 @@ class VectorStore(Protocol):
     def labels(self) -> dict[int, str | None]:
         """vector id -> the document collection stored with it (None: none stored)."""
         ...
-    def labels(self) -> dict[int, str | None]:
-        found: dict[int, str | None] = {}
-        offset = 0
-        while True:
-            with self._using() as collection:
-                page = collection.get(include=["metadatas"], limit=self.backend.batch, offset=offset)
-            found.update((int(i), (m or {}).get("collection")) for i, m in zip(page["ids"], page["metadatas"]))
-            if len(page["ids"]) < self.backend.batch:
-                return found
-            offset += len(page["ids"])
-
     def has(self, ids: list[int]) -> set[int]: ...
     def count(self) -> int: ...
     def drop(self) -> None: ...
