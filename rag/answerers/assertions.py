@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 
 from index import STOPWORDS
-from rag.answerers.extractive import stem
+from rag.answerers.extractive import stem, words
 
-_WORD = re.compile(r"[^\W_]+(?:['\u2019]s)?", re.UNICODE)
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
 
@@ -21,15 +20,11 @@ def unstated(claim: str, cited: list[str]) -> list[str]:
     """The numbers and names of `claim` that none of the `cited` texts states, compared
     normalised: numbers without thousands separators ("1,889" is "1889"), names by their
     stem and case-blind ("Nvidia's" is stated by "NVIDIA")."""
-    stated_words = {stem(w) for text in cited for w in _words(text)}
+    stated_words = {stem(w) for text in cited for w in words(text)}
     stated_numbers = {_number(n) for text in cited for n in _NUMBER.findall(text)}
     missing = [n for n in _NUMBER.findall(claim) if _number(n) not in stated_numbers]
     missing += [w for w in _names(claim) if stem(w) not in stated_words]
     return list(dict.fromkeys(missing))
-
-
-def _words(text: str) -> list[str]:
-    return [re.sub(r"['\u2019]s$", "", w) for w in _WORD.findall(text)]
 
 
 def _number(text: str) -> str:
@@ -39,7 +34,7 @@ def _number(text: str) -> str:
 def _names(claim: str) -> list[str]:
     """Capitalised words, but the first word when it is capitalised only as the sentence's
     opener ("The", "It"), and words in all capitals of one letter ("I", "A")."""
-    words = [w for w in _words(claim) if not w[0].isdigit()]
-    if words and words[0].lower() in STOPWORDS:
-        words = words[1:]
-    return [w for w in words if w[0].isupper() and len(w) > 1]
+    found = [w for w in words(claim) if not w[0].isdigit()]
+    if found and found[0].lower() in STOPWORDS:
+        found = found[1:]
+    return [w for w in found if w[0].isupper() and len(w) > 1]

@@ -30,7 +30,7 @@ from rag.answerers.confidence import ConfidenceModel, refuse_below
 from rag.conversation import standalone_question
 from rag.answerers.question_kinds import asked_kind, holds_kind
 from rag.answerers.short_answer import short_answer_span
-from rag.reader import NO_ANSWER_BELOW, Reader, Reading
+from rag.reader import Reader, Reading
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
@@ -49,9 +49,13 @@ def stem(word: str) -> str:
     return _STEMMER.stemWord(word.lower())
 
 
+def words(text: str) -> list[str]:
+    """The words of a text, possessives dropped: "DeepSeek's" is "DeepSeek"."""
+    return _WORD.findall(_POSSESSIVE.sub("", text))
+
+
 def content_terms(text: str) -> list[str]:
-    words = _WORD.findall(_POSSESSIVE.sub("", text))
-    return list(dict.fromkeys(stem(w) for w in words if len(w) > 1 and w.lower() not in _FILLER))
+    return list(dict.fromkeys(stem(w) for w in words(text) if len(w) > 1 and w.lower() not in _FILLER))
 
 
 def answers_the_type(question: str, sentence: str) -> bool:
@@ -96,12 +100,21 @@ class Span:
 
     @property
     def found(self) -> bool:
-        return self.reading.probability >= NO_ANSWER_BELOW and self.reading.end > self.reading.start
+        """Whether the reader gave a span: it gives none below its NO_ANSWER_BELOW."""
+        return self.reading.end > self.reading.start
+
+    @property
+    def start(self) -> int:
+        """Where the span starts in the document (offsets like a sentence's)."""
+        return self.passage.start + self.reading.start
+
+    @property
+    def end(self) -> int:
+        return self.passage.start + self.reading.end
 
     def inside(self, sentence: Sentence) -> bool:
-        """Whether the span starts in `sentence` (document offsets, like the sentence's)."""
-        start = self.passage.start + self.reading.start
-        return sentence.passage is self.passage and sentence.start <= start < sentence.end
+        """Whether the span starts in `sentence`."""
+        return sentence.passage is self.passage and sentence.start <= self.start < sentence.end
 
 
 class QuotingAnswerer:
@@ -277,10 +290,8 @@ def _short_answer(question: str, sentence: Sentence, span: Span | None) -> Short
     else the phrase of the asked kind the rules find there (rag/answerers/short_answer.py)."""
     source = sentence.passage.source
     if span is not None and span.found and span.inside(sentence):
-        start = span.passage.start + span.reading.start
-        end = min(span.passage.start + span.reading.end, sentence.end)
-        text = sentence.text[start - sentence.start : end - sentence.start]
-        return ShortAnswer(text, source, start, end)
+        end = min(span.end, sentence.end)
+        return ShortAnswer(sentence.text[span.start - sentence.start : end - sentence.start], source, span.start, end)
     found = short_answer_span(question, sentence.text)
     if found is None:
         return None
