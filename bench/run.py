@@ -334,7 +334,8 @@ def serving_rss_mb(home: Path, questions: list[str]) -> float:
 
 def cold_figures(home: Path, repeats: int = 3) -> dict:
     """Whole `rag` processes, as a user runs them: `rag ingest` of the seed article into a
-    new index, and `rag ask` of an extractive answer from it."""
+    new index, and `rag ask` of an extractive answer from it; then, in this process, the
+    seed set's questions asked of that index once it is open (issue 26's warm `ask()`)."""
     rag = Path(sys.executable).with_name("rag")
     env = {"RAG_ANSWERER": "extractive", "PATH": str(rag.parent), "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
     ingest_s, ask_s = [], []
@@ -344,7 +345,9 @@ def cold_figures(home: Path, repeats: int = 3) -> dict:
                               capture_output=True, check=True, env=fresh)[0])
         ask_s.append(timed(subprocess.run, [str(rag), "ask", "Who founded DeepSeek?", "--json"],
                            capture_output=True, check=True, env=fresh)[0])
-    return {"ingest_s": round(median(ingest_s), 2), "ask_s": round(median(ask_s), 2)}
+    seed_questions = [g["question"] for g in SEED_GOLD]
+    return {"ingest_s": round(median(ingest_s), 2), "ask_s": round(median(ask_s), 2),
+            "warm_ask": query_figures(home / "cold-0", seed_questions)["extractive_ask"]}
 
 
 def local_figures(home: Path) -> dict:
@@ -391,18 +394,25 @@ def warm_up_figures(home: Path, later: int = 5) -> dict:
 
 
 # -- report -------------------------------------------------------------------------------------
+# Issue 28's targets (issue 26's for the extractive ask, which now runs the reader). The
+# ingest ratios depend on the CPU: a target given per embedding precision is read with the
+# precision this machine ran (`machine.embed_precision`).
 TARGETS = [
-    ("ingest: ratio to bare model", ("ingest", "ratio_to_bare_model"), ">=", 0.9),
-    ("ingest: ratio to LangChain tutorial", ("ingest", "ratio_to_langchain_tutorial"), ">=", 1.2),
+    ("ingest: ratio to bare model", ("ingest", "ratio_to_bare_model"), ">=", {"bf16": 1.8, "float32": 1.2}),
+    ("ingest: ratio to LangChain tutorial", ("ingest", "ratio_to_langchain_tutorial"), ">=",
+     {"bf16": 2.0, "float32": 1.4}),
     ("re-ingest unchanged: speed-up", ("ingest", "reingest_speedup"), ">=", 50),
     ("retrieval p50 at 10k (ms)", ("scale", "10000", "retrieval", "p50_ms"), "<", 25),
-    ("retrieval p50 at 100k (ms)", ("scale", "100000", "retrieval", "p50_ms"), "<", 50),
-    ("extractive ask, new question, p50 at 10k (ms)", ("scale", "10000", "extractive_ask", "p50_ms"), "<", 60),
-    ("extractive ask, new question, p50 at 100k (ms)", ("scale", "100000", "extractive_ask", "p50_ms"), "<", 100),
+    ("retrieval p50 at 100k (ms)", ("scale", "100000", "retrieval", "p50_ms"), "<", 20),
+    ("retrieval p95 at 100k (ms)", ("scale", "100000", "retrieval", "p95_ms"), "<", 30),
+    ("extractive ask, new question, p50 at 10k (ms)", ("scale", "10000", "extractive_ask", "p50_ms"), "<", 300),
+    ("extractive ask, new question, p50 at 100k (ms)", ("scale", "100000", "extractive_ask", "p50_ms"), "<", 300),
+    ("extractive ask, seed index, p50 (ms)", ("cold", "warm_ask", "p50_ms"), "<", 150),
     ("recall@10 approx vs exact at 100k", ("scale", "100000", "recall_at_10"), ">=", 0.95),
-    ("peak RSS serving 100k (MB)", ("scale", "100000", "serving_rss_mb"), "<", 2048),
+    ("peak RSS serving 100k (MB)", ("scale", "100000", "serving_rss_mb"), "<", 1024),
+    ("catalog per 1,000 chunks at 10k (MB)", ("scale", "10000", "disk", "catalog_mb_per_1k"), "<", 6),
     ("cold `rag ingest` of the seed article (s)", ("cold", "ingest_s"), "<", 4),
-    ("cold `rag ask` (s)", ("cold", "ask_s"), "<", 3),
+    ("cold `rag ask` (s)", ("cold", "ask_s"), "<", 1.2),
     ("local: time to first token p50 (ms)", ("local", "time_to_first_token", "p50_ms"), "<", 2500),
     ("local: full answer p50 (ms)", ("local", "full_answer", "p50_ms"), "<", 4500),
     ("`rag serve`: first answer after warm-up less later ones (s)", ("warm_up", "first_minus_later_s"), "<", 1),
@@ -410,9 +420,9 @@ TARGETS = [
     ("Python docs site: files indexed that are not documents",
      ("real_folders", "pydocs_site", "other_files_indexed"), "<", 1),
     ("Python docs site: ingest / embedding its documents' chunks",
-     ("real_folders", "pydocs_site", "ratio_to_embedding_document_chunks"), "<", 1.15),
+     ("real_folders", "pydocs_site", "ratio_to_embedding_document_chunks"), "<", 1.1),
     ("Python docs site: ingest / embedding the chunks it stored",
-     ("real_folders", "pydocs_site", "ratio_to_embedding_stored_chunks"), "<", 1.15),
+     ("real_folders", "pydocs_site", "ratio_to_embedding_stored_chunks"), "<", 1.1),
     ("Python docs site: top-5 passages from junk, 100 questions",
      ("real_folders", "pydocs_site", "retrieved", "from_junk"), "<", 1),
     ("clone-like folder: files indexed that are not documents", ("real_folders", "clone", "other_files_indexed"),
@@ -434,8 +444,10 @@ def dig(results: dict, path: tuple):
 
 def table(results: dict) -> str:
     rows = ["| figure | measured | target | met |", "|---|---|---|---|"]
+    precision = results.get("machine", {}).get("embed_precision", "float32")
     for label, path, op, target in TARGETS:
         value = dig(results, path)
+        target = target[precision] if isinstance(target, dict) else target
         met = "" if value is None else ("yes" if (value >= target if op == ">=" else value < target) else "NO")
         rows.append(f"| {label} | {'not run' if value is None else value} | {op} {target} | {met} |")
     ingest_ = results.get("ingest", {})
