@@ -9,15 +9,15 @@ base, in fp16: the encoder layers it trained and the heads. The embeddings stay 
 (frozen in training), so they are read from the package, not shipped twice.
 
 It runs on numpy (index/vectors/numpy_bert.py's forward pass, with token types and the
-trained layers laid over the base's weights), so a question never imports torch: a cold
-`rag ask` paid 2.0 s importing torch for it. Training runs the same network on torch
+trained layers laid over the base's weights), so a question never imports torch: a cold `rag
+ask` paid 2.0 s importing torch for it. Training runs the same network on torch
 (rag/reader_net.py); tests/test_reader.py holds the two to 1e-4 and identical spans (they
 differ by < 1e-7), and bench/reader_eval.py on numpy gives the model card's fp16 figures to
-the third decimal (SQuAD AUROC 0.671, EM 0.463, F1 0.604; ClapNQ AUROC 0.825). Each window is read alone and unpadded, on numpy_bert.py's one BLAS
-thread: warm, one question over 5 SQuAD paragraphs took p50 633 ms on numpy with 1 thread,
-4,801 ms with 2 (scoped with threadpoolctl: its threads wait their turn on busy cores) and
-1,588 ms on torch's padded batch with 2 threads (`bench/reader_backends.py`, 2 rounds, on
-2 cores at load average 6-7).
+the third decimal (SQuAD AUROC 0.671, EM 0.463, F1 0.604; ClapNQ AUROC 0.825). Each window
+is read alone and unpadded, on numpy_bert.py's one BLAS thread: warm, one question over 5
+SQuAD paragraphs took p50 633 ms on numpy with 1 thread, 4,801 ms with 2 (scoped with
+threadpoolctl: its threads wait their turn on busy cores) and 1,588 ms on torch's padded
+batch with 2 threads (`bench/reader_backends.py`, 2 rounds, on 2 cores at load average 6-7).
 
 A passage longer than the window is read in overlapping windows (WINDOW_TOKENS, STRIDE
 tokens of overlap), not truncated: the passage's probability is its best window's, and its
