@@ -20,7 +20,6 @@ import statistics
 import time
 from pathlib import Path
 
-import torch
 from sklearn.metrics import roc_auc_score
 
 from rag.eval.gold import GoldSet, read_clapnq, read_squad
@@ -70,7 +69,7 @@ def warm_latency_ms(reader: Reader, eval_folder: Path = EVAL) -> dict:
         reader.read(item.question, passages)
         times.append((time.perf_counter() - began) * 1000)
     quantiles = statistics.quantiles(times, n=10)
-    return {"p50_ms": statistics.median(times), "p90_ms": quantiles[-1], "threads": torch.get_num_threads()}
+    return {"p50_ms": statistics.median(times), "p90_ms": quantiles[-1]}
 
 
 if __name__ == "__main__":

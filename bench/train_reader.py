@@ -33,17 +33,8 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from reader_eval import EVAL, measure, warm_latency_ms
-from rag.reader import (
-    WEIGHTS,
-    Reader,
-    ReaderNet,
-    base_folder,
-    batch_tensors,
-    encode_pair,
-    file_sha256,
-    passage_mask,
-    window_tokenizer,
-)
+from rag.reader import WEIGHTS, Reader, base_folder, encode_pair, file_sha256, window_tokenizer
+from rag.reader_net import ReaderNet, batch_tensors, passage_mask
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = ROOT.parent / "shared" / "train" / "squad2"
@@ -269,7 +260,7 @@ Each question read with its gold passage. Inference windows: 256 tokens, stride 
 - ClapNQ: 600 questions (300 unanswerable) of ClapNQ dev, each with its own passage: a
   different source (Natural Questions), the honest check.
 - Warm latency of one question over 5 SQuAD paragraphs: p50 {latency['p50_ms']:.0f} ms,
-  p90 {latency['p90_ms']:.0f} ms ({latency['threads']} torch threads, shared machine).
+  p90 {latency['p90_ms']:.0f} ms (numpy, 1 BLAS thread, shared machine).
 """
 
 

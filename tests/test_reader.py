@@ -1,9 +1,12 @@
-"""The shipped reader (rag/reader.py): its weights are the ones the model card describes, and
-it reads a few clear cases right, with exact offsets. Nothing is trained here."""
+"""The shipped reader (rag/reader.py): its weights are the ones the model card describes, it
+reads a few clear cases right, with exact offsets, and its numpy pass reads as the torch
+network it was trained as (rag/reader_net.py). Nothing is trained here."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from safetensors.numpy import save_file
 
 from rag.errors import ModelError
 from rag.reader import WEIGHTS, Reader, base_folder, file_sha256, weights_metadata
@@ -58,3 +61,25 @@ def test_no_passages_no_readings(reader):
 def test_missing_weights_are_a_clear_error(tmp_path):
     with pytest.raises(ModelError, match="make train-reader"):
         Reader.load(tmp_path / "reader.safetensors")
+
+
+def test_weights_without_the_reader_heads_are_a_clear_error(tmp_path):
+    save_file({"classifier.weight": np.zeros((2, 384), np.float32)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(ModelError, match="not the reader's weights"):
+        Reader.load(tmp_path / "other.safetensors")
+
+
+def test_the_numpy_pass_reads_as_the_torch_network_it_was_trained_as(reader):
+    """Windows read one by one unpadded on numpy, against the torch network's padded batch:
+    the same probabilities to float precision and the same spans, every passage given its
+    best span (span_floor 0)."""
+    from rag.reader_net import TorchReader
+
+    torch_reader = TorchReader.load()
+    passages = [TOWER, FILLER * 30 + TOWER, FILLER]
+    for question in ("When was the Eiffel Tower completed?", "Who designed the Eiffel Tower?",
+                     "How many people live in Tokyo?"):
+        on_numpy = reader.read(question, passages, span_floor=0.0)
+        on_torch = torch_reader.read(question, passages, span_floor=0.0)
+        assert [(r.start, r.end) for r in on_numpy] == [(r.start, r.end) for r in on_torch]
+        assert [r.probability for r in on_numpy] == pytest.approx([r.probability for r in on_torch], abs=1e-4)

@@ -61,8 +61,13 @@ def _read_folder(folder: Path) -> tuple[dict, Tokenizer, dict[str, np.ndarray]]:
     weights = load_file(str(folder / "model.safetensors"))
     if "embeddings.word_embeddings.weight" not in weights:
         raise UnsupportedModel(f"{folder}: weight names are not BertModel's")
-    weights = {name: np.ascontiguousarray(w.T) if is_dense(name, w) else w for name, w in weights.items()}
-    return config, model_tokenizer(folder, config), weights
+    return config, model_tokenizer(folder, config), dense_in_out(weights)
+
+
+def dense_in_out(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Weights as float32, each dense layer's matrix stored (in, out)."""
+    return {name: np.ascontiguousarray(w.T if is_dense(name, w) else w, dtype=np.float32)
+            for name, w in weights.items()}
 
 
 def is_dense(name: str, weight: np.ndarray) -> bool:
@@ -70,8 +75,52 @@ def is_dense(name: str, weight: np.ndarray) -> bool:
     return weight.ndim == 2 and not name.startswith("embeddings.")
 
 
+class NumpyBert:
+    """BertModel's forward pass in numpy for one sequence, unpadded (no attention mask, no
+    dropout): the question encoder's (token type 0), and the reader's (rag/reader.py: token
+    types, and its trained layers laid over the base's weights)."""
+
+    def __init__(self, folder: BertFolder, overlay: dict[str, np.ndarray] | None = None):
+        """The folder's model; `overlay` (weight names as the folder's, from `dense_in_out`)
+        replaces or adds weights without copying the folder's."""
+        self.weights = {**folder.weights, **(overlay or {})}
+        self.heads, self.layers, self.eps = folder.heads, folder.layers, folder.eps
+
+    def hidden_states(self, ids: list[int], types: list[int] | None = None) -> np.ndarray:
+        """The last hidden states, one row per token; `types` default to 0."""
+        w = self.weights
+        token_types = w["embeddings.token_type_embeddings.weight"]
+        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][: len(ids)]
+             + (token_types[0] if types is None else token_types[types]))
+        x = self.norm(x, "embeddings.LayerNorm")
+        for layer in range(self.layers):
+            p = f"encoder.layer.{layer}."
+            q, k, v = (self.dense(x, f"{p}attention.self.{name}").reshape(len(ids), self.heads, -1).transpose(1, 0, 2)
+                       for name in ("query", "key", "value"))
+            scores = q @ k.transpose(0, 2, 1) / np.sqrt(q.shape[-1], dtype=np.float32)
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            context = (scores / scores.sum(-1, keepdims=True)) @ v
+            context = context.transpose(1, 0, 2).reshape(len(ids), -1)
+            x = self.norm(x + self.dense(context, p + "attention.output.dense"), p + "attention.output.LayerNorm")
+            hidden = _gelu(self.dense(x, p + "intermediate.dense"))
+            x = self.norm(x + self.dense(hidden, p + "output.dense"), p + "output.LayerNorm")
+        return x
+
+    def dense(self, x: np.ndarray, name: str) -> np.ndarray:
+        return x @ self.weights[name + ".weight"] + self.weights[name + ".bias"]
+
+    def norm(self, x: np.ndarray, name: str) -> np.ndarray:
+        centered = x - x.mean(-1, keepdims=True)
+        scaled = centered / np.sqrt((centered**2).mean(-1, keepdims=True) + self.eps)
+        return scaled * self.weights[name + ".weight"] + self.weights[name + ".bias"]
+
+
 class NumpyBertEncoder(BertFolder):
     """Embeds texts one at a time, with no padding: for a few short texts at once."""
+
+    def __init__(self, folder: Path):
+        super().__init__(folder)
+        self.bert = NumpyBert(self)
 
     def token_counts(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self.tokenizer.encode_batch(texts)]
@@ -79,36 +128,9 @@ class NumpyBertEncoder(BertFolder):
     def encode(self, texts: list[str]) -> np.ndarray:
         vectors = np.zeros((len(texts), self.dimension), np.float32)
         for n, encoding in enumerate(self.tokenizer.encode_batch(texts)):
-            mean = self._forward(encoding.ids).mean(0)
+            mean = self.bert.hidden_states(encoding.ids).mean(0)
             vectors[n] = mean / np.linalg.norm(mean)
         return vectors
-
-    def _forward(self, ids: list[int]) -> np.ndarray:
-        """BertModel's last hidden states for one text (token type 0, no dropout)."""
-        w = self.weights
-        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][: len(ids)]
-             + w["embeddings.token_type_embeddings.weight"][0])
-        x = self._norm(x, "embeddings.LayerNorm")
-        for layer in range(self.layers):
-            p = f"encoder.layer.{layer}."
-            q, k, v = (self._dense(x, f"{p}attention.self.{name}").reshape(len(ids), self.heads, -1).transpose(1, 0, 2)
-                       for name in ("query", "key", "value"))
-            scores = q @ k.transpose(0, 2, 1) / np.sqrt(q.shape[-1], dtype=np.float32)
-            scores = np.exp(scores - scores.max(-1, keepdims=True))
-            context = (scores / scores.sum(-1, keepdims=True)) @ v
-            context = context.transpose(1, 0, 2).reshape(len(ids), -1)
-            x = self._norm(x + self._dense(context, p + "attention.output.dense"), p + "attention.output.LayerNorm")
-            hidden = _gelu(self._dense(x, p + "intermediate.dense"))
-            x = self._norm(x + self._dense(hidden, p + "output.dense"), p + "output.LayerNorm")
-        return x
-
-    def _dense(self, x: np.ndarray, name: str) -> np.ndarray:
-        return x @ self.weights[name + ".weight"] + self.weights[name + ".bias"]
-
-    def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
-        centered = x - x.mean(-1, keepdims=True)
-        scaled = centered / np.sqrt((centered**2).mean(-1, keepdims=True) + self.eps)
-        return scaled * self.weights[name + ".weight"] + self.weights[name + ".bias"]
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:

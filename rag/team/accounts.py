@@ -7,6 +7,7 @@ which is enough for secrets that long (a slow hash protects guessable passwords 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -27,8 +28,14 @@ TOKEN_ID = re.compile(r"[0-9a-f]{8,64}")  # the start of a token's digest, as `r
 SHOWN_ID_CHARS = 12
 MIN_PASSWORD_CHARS = 8
 _HASHER = PasswordHasher()
-# Verified against for unknown names, so that a wrong name takes as long as a wrong password.
-_UNKNOWN_USER_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _unknown_user_hash() -> str:
+    """Verified against for unknown names, so that a wrong name takes as long as a wrong
+    password. Made when accounts are opened, not at import: hashing it took 0.25 s of every
+    `rag ask`, which never opens them."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 class AccountError(RagError):
@@ -73,6 +80,7 @@ class Accounts:
     def __init__(self, store: TeamStore, now: Callable[[], float] = time.time):
         self.store = store
         self.now = now
+        _unknown_user_hash()  # now, so that the first login with an unknown name is not the slower
 
     def check_new(self, name: str) -> None:
         """An error when no account can be created with this name."""
@@ -105,7 +113,7 @@ class Accounts:
         """The user whose name and password these are, or None."""
         row = self.store.user(name) if NAME.fullmatch(name) else None
         try:
-            _HASHER.verify(row[1] if row else _UNKNOWN_USER_HASH, password)
+            _HASHER.verify(row[1] if row else _unknown_user_hash(), password)
         except (VerificationError, InvalidHashError):
             return None
         return User(row[0], row[2]) if row else None

@@ -1,0 +1,156 @@
+"""The reader's network on torch (rag/reader.py reads on numpy): what bench/train_reader.py
+trains, and `TorchReader`, the same reading on it, which tests/test_reader.py holds the numpy
+pass to and bench/reader_backends.py times it against.
+
+The forward pass is BERT's with token types (the passage is segment 1), written as modules
+so that training and inference run the same code; windows go in padded batches.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+from tokenizers import Tokenizer
+from torch import nn
+from torch.nn import functional as F
+
+from index.vectors.numpy_bert import supported_config
+from rag.errors import ModelError
+from rag.reader import WEIGHTS, WINDOW_TOKENS, Reader, WindowLogits, base_folder, existing, passage_tokens, window_tokenizer
+
+
+class TorchReader(Reader):
+    """The reader with its windows read by `ReaderNet`, in one padded batch."""
+
+    def __init__(self, net: "ReaderNet", tokenizer: Tokenizer):
+        self.net = net.eval()
+        self.tokenizer = tokenizer
+
+    @classmethod
+    def load(cls, weights: Path = WEIGHTS, base: Path | None = None) -> "TorchReader":
+        base = Path(base or base_folder())
+        net = ReaderNet.from_base(base)
+        net.load_trained(load_file(str(existing(weights))))
+        return cls(net, window_tokenizer(base, WINDOW_TOKENS))
+
+    def window_logits(self, windows: list) -> list[WindowLogits]:
+        with torch.inference_mode():
+            answer, start, end = self.net(*batch_tensors(windows))
+        return [WindowLogits(float(answer[n]), start[n, : len(w.ids)].numpy(), end[n, : len(w.ids)].numpy())
+                for n, w in enumerate(windows)]
+
+
+def batch_tensors(windows: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Token ids, token types and the mask of real tokens, padded to the widest window."""
+    width = max(len(w.ids) for w in windows)
+    ids = torch.zeros((len(windows), width), dtype=torch.long)
+    types = torch.zeros((len(windows), width), dtype=torch.long)
+    mask = torch.zeros((len(windows), width), dtype=torch.bool)
+    for n, window in enumerate(windows):
+        ids[n, : len(window.ids)] = torch.tensor(window.ids)
+        types[n, : len(window.ids)] = torch.tensor(window.type_ids)
+        mask[n, : len(window.ids)] = True
+    return ids, types, mask
+
+
+def passage_mask(windows: list, width: int) -> torch.Tensor:
+    """True at the tokens of the passage (segment 1, not [SEP]), padded to `width`."""
+    mask = torch.zeros((len(windows), width), dtype=torch.bool)
+    for n, window in enumerate(windows):
+        mask[n, : len(window.ids)] = torch.from_numpy(passage_tokens(window))
+    return mask
+
+
+class ReaderNet(nn.Module):
+    """BERT (the base's shape and weight names) with token types, plus the reader's heads:
+    `answerable` on the [CLS] state, `span` giving start and end logits per token."""
+
+    def __init__(self, config: dict):
+        super().__init__()
+        size = config["hidden_size"]
+        self.heads = config["num_attention_heads"]
+        self.dropout = config["hidden_dropout_prob"]
+        self.embeddings = _Embeddings(config)
+        self.encoder = nn.Module()
+        self.encoder.layer = nn.ModuleList(_Layer(config) for _ in range(config["num_hidden_layers"]))
+        self.answerable = nn.Linear(size, 1)
+        self.span = nn.Linear(size, 2)
+
+    @classmethod
+    def from_base(cls, folder: Path) -> "ReaderNet":
+        """The packaged model's weights; the heads initialised as BERT's are (seeded by the caller)."""
+        net = cls(supported_config(folder))
+        for head in (net.answerable, net.span):
+            nn.init.normal_(head.weight, std=0.02)
+            nn.init.zeros_(head.bias)
+        base = load_file(str(folder / "model.safetensors"))
+        wanted = net.state_dict().keys()
+        net.load_state_dict({k: v for k, v in base.items() if k in wanted}, strict=False)
+        return net
+
+    def load_trained(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Lay the shipped tensors (any dtype) over the base's."""
+        own = self.state_dict()
+        unknown = set(tensors) - set(own)
+        if unknown:
+            raise ModelError(f"the reader's weights hold tensors this model has not: {sorted(unknown)[:3]}")
+        self.load_state_dict({k: v.to(own[k].dtype) for k, v in tensors.items()}, strict=False)
+
+    def forward(self, ids: torch.Tensor, types: torch.Tensor, mask: torch.Tensor):
+        """(answerability logit per window, start logits, end logits per token)."""
+        x = self.embeddings(ids, types)
+        x = F.dropout(x, self.dropout, self.training)
+        for layer in self.encoder.layer:
+            x = layer(x, mask, self.heads, self.dropout if self.training else 0.0)
+        start, end = self.span(x).unbind(-1)
+        return self.answerable(x[:, 0]).squeeze(-1), start, end
+
+
+class _Embeddings(nn.Module):
+    def __init__(self, config: dict):
+        super().__init__()
+        size = config["hidden_size"]
+        self.word_embeddings = nn.Embedding(config["vocab_size"], size)
+        self.position_embeddings = nn.Embedding(config["max_position_embeddings"], size)
+        self.token_type_embeddings = nn.Embedding(config["type_vocab_size"], size)
+        self.LayerNorm = nn.LayerNorm(size, eps=config["layer_norm_eps"])
+
+    def forward(self, ids: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
+        positions = self.position_embeddings.weight[: ids.shape[1]]
+        return self.LayerNorm(self.word_embeddings(ids) + positions + self.token_type_embeddings(types))
+
+
+class _Layer(nn.Module):
+    """One BERT layer, its submodules named as in the base's weight file."""
+
+    def __init__(self, config: dict):
+        super().__init__()
+        size, inner, eps = config["hidden_size"], config["intermediate_size"], config["layer_norm_eps"]
+        self.attention = nn.Module()
+        self.attention.self = nn.Module()
+        for name in ("query", "key", "value"):
+            setattr(self.attention.self, name, nn.Linear(size, size))
+        self.attention.output = _Output(size, size, eps)
+        self.intermediate = nn.Module()
+        self.intermediate.dense = nn.Linear(size, inner)
+        self.output = _Output(inner, size, eps)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, heads: int, dropout: float) -> torch.Tensor:
+        attention = self.attention.self
+        q, k, v = (getattr(attention, name)(x).unflatten(-1, (heads, -1)).transpose(1, 2)
+                   for name in ("query", "key", "value"))
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :], dropout_p=dropout)
+        x = self.attention.output(context.transpose(1, 2).flatten(2), x, dropout)
+        return self.output(F.gelu(self.intermediate.dense(x)), x, dropout)
+
+
+class _Output(nn.Module):
+    def __init__(self, inner: int, size: int, eps: float):
+        super().__init__()
+        self.dense = nn.Linear(inner, size)
+        self.LayerNorm = nn.LayerNorm(size, eps=eps)
+
+    def forward(self, hidden: torch.Tensor, residual: torch.Tensor, dropout: float) -> torch.Tensor:
+        return self.LayerNorm(residual + F.dropout(self.dense(hidden), dropout, dropout > 0))
