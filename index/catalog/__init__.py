@@ -44,8 +44,9 @@ VECTOR_DTYPE = np.float16
 SENTENCE_SCALE_DTYPE = np.float32
 # 2: vectors live here; 3: sentence vectors too; 4: each chunk's location ("slide 3");
 # 5: vectors as float16, sentence vectors as int8 (`VECTOR_FORMAT`); 6: each document's
-# collection (index/collections.py), in the vectors' metadata too.
-SCHEMA_VERSION = "6"
+# collection (index/collections.py), in the vectors' metadata too; 7: SQLite's keyword index
+# without its own copy of the text (`compact_keywords`).
+SCHEMA_VERSION = "7"
 DEFAULT_COLLECTION = "default"
 # Recorded in meta when the vectors are stored as schema 5 stores them; a catalog without it
 # holds schema 4's float32 vectors and float16 sentence vectors until `compact_vectors`.
@@ -418,6 +419,10 @@ class Catalog:
                                    _sentence_blobs(old)[1], rowid))
                 after = rows[-1][0]
             self._set_meta("vector_format", VECTOR_FORMAT)
+
+    def compact_keywords(self) -> None:
+        """An older keyword index in this version's form, in place (SQLite's; PostgreSQL's
+        postings have not changed)."""
 
     def finish_migration(self) -> None:
         with self._transaction():

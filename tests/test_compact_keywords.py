@@ -1,0 +1,104 @@
+"""SQLite's keyword index without its own copy of the text (schema 7): FTS5 reads a chunk's
+text from its document through the view `chunk_texts`, so every delete must find the text
+that went in, and a schema 6 catalog is rebuilt in place with the same results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index import IndexConfig, NeedsMigrationError, open_index
+from index.catalog import NewChunk
+from index.chunking import sentence_spans
+from index.formats import Document, document_version
+from index.store import writing
+from tests.conftest import SEEDS
+
+QUESTIONS = ["How much market value did Nvidia lose?", "Who founded DeepSeek?",
+             "Which Japanese companies saw their shares fall?", "What did Trump call it?"]
+
+
+def document(source: str, text: str) -> tuple[Document, list[NewChunk]]:
+    """The text as a document with a chunk per sentence (random vectors: nothing here
+    searches by vector)."""
+    rng = np.random.default_rng(len(text))
+    chunks = [NewChunk(f"{source}-{n}", n, start, end, None, text[start:end], f"{source}-{n}",
+                       rng.standard_normal(384).astype(np.float32))
+              for n, (start, end) in enumerate(sentence_spans(text))]
+    return Document(source, text, document_version(text.encode())), chunks
+
+
+def seed_documents() -> list[tuple[Document, list[NewChunk]]]:
+    """Each paragraph of the seed article a document."""
+    lines = next(SEEDS.iterdir()).read_text(encoding="utf-8").splitlines()
+    return [document(f"seed-{n}.txt", line) for n, line in enumerate(lines) if line.strip()]
+
+
+def commit(config: IndexConfig, documents: list, removed: list[str] = ()) -> None:
+    with writing(config) as index:
+        index.catalog.commit_documents(documents, list(removed))
+        index.apply_journal()
+
+
+def assert_keywords_whole(config: IndexConfig) -> None:
+    """FTS5's own check of the index against the view's text (it raises when they differ),
+    and the catalog's count of missing and stale rows."""
+    with writing(config) as index:
+        index.catalog.db.execute("INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('integrity-check', 1)")
+        assert index.catalog.keyword_problems() == (0, 0)
+
+
+def as_schema_6(catalog) -> None:
+    """The keyword table as schema 6 kept it: with its own copy of every chunk's text."""
+    with catalog.db:
+        catalog.db.execute("DROP TABLE chunks_fts")
+        catalog.db.execute("CREATE VIRTUAL TABLE chunks_fts USING fts5(text,"
+                           " tokenize = 'porter unicode61 remove_diacritics 2')")
+        catalog.db.execute("INSERT INTO chunks_fts (rowid, text) SELECT rowid, text FROM chunk_texts")
+        catalog.db.execute("UPDATE meta SET value = '6' WHERE key = 'schema'")
+
+
+def test_a_schema_6_catalog_is_rebuilt_in_place_with_the_same_keyword_results(rag_home):
+    config = IndexConfig(rag_home)
+    commit(config, seed_documents())
+    with writing(config) as index:
+        as_schema_6(index.catalog)
+        before = {q: index.catalog.keyword_search(q, 30) for q in QUESTIONS}
+    with pytest.raises(NeedsMigrationError, match="rag check --repair"):
+        open_index(config)
+
+    with writing(config, embedder=lambda: pytest.fail("migrating loaded the embedding model")):
+        pass
+    with open_index(config) as index:
+        assert not index.catalog.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'chunks_fts_content'").fetchall()
+        assert {q: index.catalog.keyword_search(q, 30) for q in QUESTIONS} == before  # scores too
+        assert all(before.values())
+    assert_keywords_whole(config)
+
+
+def test_text_with_nul_and_astral_characters_reads_back_and_is_replaced_exactly(rag_home):
+    """SQL's substr stops at a NUL; the view slices as Python does."""
+    config = IndexConfig(rag_home)
+    text = "Barn owls\x00 hunt voles 🦉 at night. Spring tides 𝔱urn\x00 twice with the moon."
+    commit(config, [document("odd.txt", text)])
+    with open_index(config) as index:
+        chunks = index.catalog.chunks(index.catalog.chunk_ids())
+        assert [c.text for c in chunks.values()] == [text[c.start:c.end] for c in chunks.values()]
+        assert len(index.keyword_search("twice", 5)) == 1
+    commit(config, [document("odd.txt", "Neap tides come between them.")])
+    with open_index(config) as index:
+        assert index.keyword_search("twice voles", 5) == []
+    assert_keywords_whole(config)
+
+
+def test_a_document_whose_keyword_rows_were_lost_is_removed_cleanly(rag_home):
+    """FTS5 deletes a row by tokenizing the view's text again, whether it holds the row or
+    not: the catalog deletes only the rows it holds."""
+    config = IndexConfig(rag_home)
+    commit(config, seed_documents())
+    with writing(config) as index:
+        with index.catalog.db:
+            index.catalog.db.execute("DELETE FROM chunks_fts WHERE rowid IN"
+                                     " (SELECT rowid FROM chunks WHERE source = 'seed-0.txt')")
+    commit(config, [], removed=["seed-0.txt"])
+    assert_keywords_whole(config)
