@@ -15,9 +15,17 @@ import filelock
 from index.catalog import SHARED_TABLES, Catalog, in_collections, marks, query_terms
 from index.errors import IndexBusyError
 
+# A chunk's row is ~3.8 KB (mostly its sentence vectors): a 4 KB page holds one and wastes
+# the rest. With 16 KB pages the scaled 10k ClapNQ catalog took 5.86 MB per 1,000 chunks
+# instead of 6.07 (1k: 6.19, 6.20), a built MkDocs site's 3.71 instead of 3.98, and keyword
+# search, reading chunks and vectors, and committing them took as long
+# (bench/results/catalog-size.json). 8 KB pages were worse than 4: a row of just over 4 KB
+# had a page to itself.
+PAGE_SIZE = 16384
 # The keyword index keeps no copy of the text (schema 7): FTS5 reads a chunk's text from the
 # view `chunk_texts`, a slice of its document's, when it must (a delete, 'rebuild'). Its own
-# copy was 1.0 MB of the catalog's 6.x per 1,000 chunks (bench/results/catalog-size.json).
+# copy was 0.94 MB of the scaled 10k ClapNQ catalog's 7.01 per 1,000 chunks, and ranking
+# never reads it (BM25 takes each row's length from `_docsize`): the same results and scores.
 KEYWORD_TABLE = """CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     text, content = 'chunk_texts', tokenize = 'porter unicode61 remove_diacritics 2'
 )"""
@@ -114,6 +122,7 @@ class SqliteCatalog(Catalog):
             connection.close()
 
     def _create(self) -> None:
+        self.db.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # a new file's; an old one keeps its own
         self.db.execute("PRAGMA journal_mode = WAL")
         with self.db:
             self.db.executescript(SCHEMA)
