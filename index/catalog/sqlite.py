@@ -22,10 +22,13 @@ from index.errors import IndexBusyError
 # (bench/results/catalog-size.json). 8 KB pages were worse than 4: a row of just over 4 KB
 # had a page to itself.
 PAGE_SIZE = 16384
-# The keyword index keeps no copy of the text (schema 7): FTS5 reads a chunk's text from the
-# view `chunk_texts`, a slice of its document's, when it must (a delete, 'rebuild'). Its own
-# copy was 0.94 MB of the scaled 10k ClapNQ catalog's 7.01 per 1,000 chunks, and ranking
-# never reads it (BM25 takes each row's length from `_docsize`): the same results and scores.
+REINDEX_BATCH = 50  # documents whose text is held at once while the keyword index is rebuilt
+# The keyword index keeps no copy of the text (schema 7): its content is the view
+# `chunk_texts`, each chunk a slice of its document's text, which the catalog gives FTS5
+# itself when it indexes or deletes (FTS5's own reads of the view, by its 'rebuild',
+# 'integrity-check' or a plain DELETE, read a whole document for each chunk). Its own copy was
+# 0.94 MB of the scaled 10k ClapNQ catalog's 7.01 per 1,000 chunks, and ranking never reads
+# it (BM25 takes each row's length from `_docsize`): the same results and scores.
 KEYWORD_TABLE = """CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     text, content = 'chunk_texts', tokenize = 'porter unicode61 remove_diacritics 2'
 )"""
@@ -82,8 +85,6 @@ class SqliteCatalog(Catalog):
     and a connection's statement cache is not safe to share between them (CPython issue
     118172: wrong rows on 3.12 and 3.13)."""
 
-    CHUNK_TEXT = 'chunk_text(d.text, c.start, c."end")'
-
     def __init__(self, path: Path, readonly: bool = False):
         self.path = path
         self.name = str(path)
@@ -132,19 +133,32 @@ class SqliteCatalog(Catalog):
                     self.db.executescript(script)
 
     def _index_keywords(self, rowid: int, text: str) -> None:
-        """The text as the view gives it, so that a delete, which tokenizes the view's text
-        again, takes out exactly what went in."""
-        self._execute("INSERT INTO chunks_fts (rowid, text) SELECT rowid, text FROM chunk_texts WHERE rowid = ?",
-                      (rowid,))
+        self._execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (rowid, text))
 
     def _delete_keywords(self, sources: list[str]) -> None:
-        """Only chunks the index holds (its `_docsize` rows): FTS5 would take a chunk it
+        """FTS5 takes a row out by tokenizing its text again, given here: reading it through
+        the view read the whole document again for every chunk (a 4 MB document's 4,593
+        chunks: 56 s). Only the rows the index holds (`_docsize`): FTS5 would take a chunk it
         never indexed out of the totals BM25 ranks by all the same."""
-        self._execute(
-            "DELETE FROM chunks_fts WHERE rowid IN (SELECT c.rowid FROM chunks c"
-            f" JOIN chunks_fts_docsize k ON k.id = c.rowid WHERE c.source IN ({marks(sources)}))",
-            sources,
-        )
+        self.db.executemany("INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', ?, ?)",
+                            self._chunk_texts(sources, indexed=True))
+
+    def _chunk_texts(self, sources: list[str], indexed: bool = False) -> list[tuple[int, str]]:
+        """(rowid, text) of these documents' chunks (with indexed, of those the keyword index
+        holds), each document's text read once."""
+        held = " JOIN chunks_fts_docsize k ON k.id = c.rowid" if indexed else ""
+        rows = self._execute(f'SELECT c.rowid, c.source, c.start, c."end" FROM chunks c{held}'
+                             f" WHERE c.source IN ({marks(sources)})", sources).fetchall()
+        texts = self.document_texts(sources)
+        return [(rowid, texts[source][start:end]) for rowid, source, start, end in rows]
+
+    def _index_every_chunk(self) -> None:
+        """Every chunk into an empty keyword index, a few documents at a time (a document's
+        text is read once, not once a chunk as FTS5's 'rebuild' reads the view)."""
+        sources = [row[0] for row in self._execute("SELECT source FROM documents").fetchall()]
+        for start in range(0, len(sources), REINDEX_BATCH):
+            self.db.executemany("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)",
+                                self._chunk_texts(sources[start : start + REINDEX_BATCH]))
 
     def keyword_search(self, query: str, k: int, collections: list[str] | None = None) -> list[tuple[int, float]]:
         terms = self._ranking_terms(query_terms(query))
@@ -201,10 +215,11 @@ class SqliteCatalog(Catalog):
         return missing, stale
 
     def repair_keywords(self) -> None:
-        """The whole keyword index again from the view: a row deleted without its text leaves
-        its words behind, which only a rebuild takes out."""
+        """The whole keyword index again: a row deleted without its text leaves its words
+        behind, which only starting over takes out."""
         with self._transaction():
-            self._execute("INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild')")
+            self._execute("INSERT INTO chunks_fts (chunks_fts) VALUES ('delete-all')")
+            self._index_every_chunk()
             self._bump_changes()
 
     def compact_keywords(self) -> None:
@@ -215,7 +230,7 @@ class SqliteCatalog(Catalog):
         with self._transaction():
             self._execute("DROP TABLE chunks_fts")
             self._execute(KEYWORD_TABLE)
-            self._execute("INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild')")
+            self._index_every_chunk()
 
 
 def _slice(text: str, start: int, end: int) -> str:
