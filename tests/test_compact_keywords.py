@@ -110,3 +110,24 @@ def test_a_new_catalog_has_16_kb_pages(tmp_path):
     catalog = SqliteCatalog(tmp_path / "catalog.sqlite")
     assert catalog.db.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 16384
     catalog.close()
+
+
+@pytest.mark.server
+def test_a_schema_6_postgres_catalog_drops_its_copy_of_the_text(rag_home, postgres):
+    """PostgreSQL kept each chunk's text in `chunks.text` beside the document's."""
+    config = IndexConfig(rag_home, database_url=postgres.new_database())
+    commit(config, seed_documents())
+    with writing(config) as index:
+        before = {q: index.catalog.keyword_search(q, 30) for q in QUESTIONS}
+        with index.catalog._transaction():
+            index.catalog._execute("ALTER TABLE chunks ADD COLUMN text TEXT NOT NULL DEFAULT 'a copy'")
+            index.catalog._execute("UPDATE meta SET value = '6' WHERE key = 'schema'")
+
+    with writing(config, embedder=lambda: pytest.fail("migrating loaded the embedding model")):
+        pass
+    with open_index(config) as index:
+        columns = index.catalog._execute("SELECT column_name FROM information_schema.columns"
+                                         " WHERE table_schema = ? AND table_name = 'chunks'",
+                                         (index.catalog.schema,)).fetchall()
+        assert "text" not in {name for (name,) in columns}
+        assert {q: index.keyword_search(q, 30) for q in QUESTIONS} == before

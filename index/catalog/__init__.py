@@ -432,8 +432,9 @@ class Catalog:
             self._set_meta("vector_format", VECTOR_FORMAT)
 
     def compact_keywords(self) -> None:
-        """An older keyword index in this version's form, in place (SQLite's; PostgreSQL's
-        postings have not changed)."""
+        """An older catalog's keyword side in this version's form, in place: no copy of the
+        chunks' text beside the documents'."""
+        raise NotImplementedError
 
     def finish_migration(self) -> None:
         with self._transaction():
