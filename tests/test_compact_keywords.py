@@ -92,6 +92,18 @@ def test_text_with_nul_and_astral_characters_reads_back_and_is_replaced_exactly(
     assert_keywords_whole(config)
 
 
+def test_chunks_read_while_another_process_replaces_their_document_are_left_out(rag_home):
+    """A chunk's row and its document's text are two reads: a chunk whose document changed in
+    between is not cut from the new text."""
+    config = IndexConfig(rag_home)
+    commit(config, [document("owls.txt", "Barn owls hunt voles at night. Tides turn twice a day.")])
+    with open_index(config) as index:
+        rows = index.catalog._execute(index.catalog._select_chunks("1 = 1")).fetchall()
+        assert len(index.catalog._stored_chunks(rows)) == 2
+        commit(config, [document("owls.txt", "Neap tides come between them. Owls sleep by day.")])
+        assert index.catalog._stored_chunks(rows) == []
+
+
 def test_a_document_whose_keyword_rows_were_lost_is_removed_cleanly(rag_home):
     """FTS5 deletes a row by tokenizing the view's text again, whether it holds the row or
     not: the catalog deletes only the rows it holds."""

@@ -44,8 +44,9 @@ VECTOR_DTYPE = np.float16
 SENTENCE_SCALE_DTYPE = np.float32
 # 2: vectors live here; 3: sentence vectors too; 4: each chunk's location ("slide 3");
 # 5: vectors as float16, sentence vectors as int8 (`VECTOR_FORMAT`); 6: each document's
-# collection (index/collections.py), in the vectors' metadata too; 7: SQLite's keyword index
-# without its own copy of the text (`compact_keywords`).
+# collection (index/collections.py), in the vectors' metadata too; 7: no copy of a chunk's
+# text beside its document's (SQLite's keyword index kept one, PostgreSQL `chunks.text`:
+# `compact_keywords`).
 SCHEMA_VERSION = "7"
 DEFAULT_COLLECTION = "default"
 # Recorded in meta when the vectors are stored as schema 5 stores them; a catalog without it
@@ -238,17 +239,21 @@ class Catalog:
 
     def _stored_chunks(self, rows: list) -> list[StoredChunk]:
         """`_select_chunks`' rows as StoredChunks, each text a slice of its document's, which
-        is read once: SQLite keeps no other copy (schema 7), and slicing the document in SQL
-        for each chunk read all of it each time (30 chunks of a 4 MB document: 130 ms)."""
-        texts = self.document_texts({row[2] for row in rows})
-        return [StoredChunk(*row[:8], texts[row[2]][row[4]:row[5]], *row[8:]) for row in rows]
+        is read once: no other copy is kept (schema 7), and slicing the document in SQL for
+        each chunk read all of it each time (30 chunks of a 4 MB document: 130 ms). A chunk
+        whose document another process replaced or removed between the two reads (its
+        version, sha256, is not the chunk's) is left out, as a read after that commit would."""
+        documents = self._document_texts({row[2] for row in rows})
+        return [StoredChunk(*row[:8], documents[row[2]][1][row[4]:row[5]], *row[8:]) for row in rows
+                if documents.get(row[2], (None,))[0] == row[7]]
 
-    def document_texts(self, sources) -> dict[str, str]:
-        """source -> text of these documents."""
+    def _document_texts(self, sources) -> dict[str, tuple[str, str]]:
+        """source -> (sha256, text) of these documents."""
         found = {}
         for batch in _batches(sorted(sources)):
-            found.update(self._execute(f"SELECT source, text FROM documents WHERE source IN ({marks(batch)})",
-                                       batch).fetchall())
+            rows = self._execute(f"SELECT source, sha256, text FROM documents WHERE source IN ({marks(batch)})",
+                                 batch).fetchall()
+            found.update((source, (sha256, text)) for source, sha256, text in rows)
         return found
 
     def vector_ids(self) -> list[int]:

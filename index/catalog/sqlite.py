@@ -149,8 +149,8 @@ class SqliteCatalog(Catalog):
         held = " JOIN chunks_fts_docsize k ON k.id = c.rowid" if indexed else ""
         rows = self._execute(f'SELECT c.rowid, c.source, c.start, c."end" FROM chunks c{held}'
                              f" WHERE c.source IN ({marks(sources)})", sources).fetchall()
-        texts = self.document_texts(sources)
-        return [(rowid, texts[source][start:end]) for rowid, source, start, end in rows]
+        documents = self._document_texts(sources)
+        return [(rowid, documents[source][1][start:end]) for rowid, source, start, end in rows]
 
     def _index_every_chunk(self) -> None:
         """Every chunk into an empty keyword index, a few documents at a time (a document's
