@@ -1,6 +1,8 @@
-"""SQLite's keyword index without its own copy of the text (schema 7): FTS5 reads a chunk's
-text from its document through the view `chunk_texts`, so every delete must find the text
-that went in, and a schema 6 catalog is rebuilt in place with the same results."""
+"""No copy of a chunk's text beside its document's (schema 7). SQLite's keyword index is an
+external-content FTS5 table over the view `chunk_texts`: the catalog gives it each chunk's
+text (a slice of the document's) to index and to delete, so every delete must give the text
+that went in; a schema 6 catalog is rebuilt in place with the same results. PostgreSQL drops
+its `chunks.text`."""
 
 from __future__ import annotations
 
