@@ -212,8 +212,8 @@ def _synthetic_document(source: str, text: str, key: str, vector: np.ndarray,
 
 def disk_figures(home: Path, size: int) -> dict:
     """Megabytes on disk per 1,000 chunks, right after the build: the catalog (SQLite file and
-    its write-ahead log: documents, chunk text, keyword index, float16 vectors and int8
-    sentence vectors) and the
+    its write-ahead log: documents, keyword index, float16 vectors and int8 sentence vectors;
+    since schema 7 no copy of the chunk text) and the
     vector store (Chroma's folder: its copy of the vectors and the HNSW graph)."""
     catalog = [*home.glob("catalog-*.sqlite"), *home.glob("catalog-*.sqlite-wal")]
     chroma = [p for p in (home / "chroma").rglob("*") if p.is_file()]

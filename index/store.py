@@ -372,14 +372,16 @@ class Index:
         copy each chunk's vector from the old collection (embedding again only what it
         cannot give). One from before schema 3: pool each chunk's sentence vectors. Schemas
         3 to 5 lacked only columns, which the writer's open added (locations; collections,
-        all `default`), and schema 4 the compact vectors, rewritten first (what is added
-        after is compact already). Then the vectors are built anew from the catalog, each
-        with its collection beside it (nothing is embedded), before the migration counts as
+        all `default`), schema 4 the compact vectors, rewritten first (what is added
+        after is compact already), and every one before 7 a keyword index that kept its own
+        copy of the text, rebuilt without. Then the vectors are built anew from the catalog,
+        each with its collection beside it (nothing is embedded), before the migration counts as
         done, so that the store holds what the catalog would re-add. Nothing is lost if this
         stops halfway: it resumes."""
         schema = self.catalog.get_meta("schema")
         model = functools.cache(embedder or _default_embedder)
         self.catalog.compact_vectors(self.backend.batch)
+        self.catalog.compact_keywords()
         if schema is None:
             self._copy_legacy_vectors(model, progress)
         if schema in (None, "2"):

@@ -44,8 +44,10 @@ VECTOR_DTYPE = np.float16
 SENTENCE_SCALE_DTYPE = np.float32
 # 2: vectors live here; 3: sentence vectors too; 4: each chunk's location ("slide 3");
 # 5: vectors as float16, sentence vectors as int8 (`VECTOR_FORMAT`); 6: each document's
-# collection (index/collections.py), in the vectors' metadata too.
-SCHEMA_VERSION = "6"
+# collection (index/collections.py), in the vectors' metadata too; 7: no copy of a chunk's
+# text beside its document's (SQLite's keyword index kept one, PostgreSQL `chunks.text`:
+# `compact_keywords`).
+SCHEMA_VERSION = "7"
 DEFAULT_COLLECTION = "default"
 # Recorded in meta when the vectors are stored as schema 5 stores them; a catalog without it
 # holds schema 4's float32 vectors and float16 sentence vectors until `compact_vectors`.
@@ -124,9 +126,6 @@ class Catalog:
 
     name: str
     where: str
-    # The chunk rows with their text, aliased `c`, and the expression of the text.
-    CHUNKS_WITH_TEXT = "chunks c"
-    CHUNK_TEXT = "c.text"
 
     def __init__(self, readonly: bool = False):
         if not readonly:
@@ -222,22 +221,40 @@ class Catalog:
         rows = self._execute(self._select_chunks(f"c.text_hash IN ({marks(text_hashes)}) AND {allowed}")
                              + " ORDER BY d.chunks, c.source, c.chunk LIMIT ?",
                              [*text_hashes, *params, limit]).fetchall()
-        return [StoredChunk(*row) for row in rows]
+        return self._stored_chunks(rows)
 
     def _chunks(self, column: str, keys: list, collections: list[str] | None = None) -> list[StoredChunk]:
-        found = []
+        rows = []
         allowed, params = in_collections(collections, "c.collection")
         for batch in _batches(keys):
-            rows = self._execute(self._select_chunks(f"c.{column} IN ({marks(batch)}) AND {allowed}"),
-                                 [*batch, *params]).fetchall()
-            found.extend(StoredChunk(*row) for row in rows)
-        return found
+            rows += self._execute(self._select_chunks(f"c.{column} IN ({marks(batch)}) AND {allowed}"),
+                                  [*batch, *params]).fetchall()
+        return self._stored_chunks(rows)
 
     def _select_chunks(self, condition: str) -> str:
-        """The SELECT of StoredChunk's columns from the chunks where `condition` holds."""
+        """The SELECT of StoredChunk's columns but the text from the chunks where `condition` holds."""
         return ('SELECT c.id, c.vector_id, c.source, c.chunk, c.start, c."end", c.page, c.sha256,'
-                f" {self.CHUNK_TEXT}, c.location, c.text_hash, d.chunks, c.collection"
-                f" FROM {self.CHUNKS_WITH_TEXT} JOIN documents d ON d.source = c.source WHERE {condition}")
+                " c.location, c.text_hash, d.chunks, c.collection"
+                f" FROM chunks c JOIN documents d ON d.source = c.source WHERE {condition}")
+
+    def _stored_chunks(self, rows: list) -> list[StoredChunk]:
+        """`_select_chunks`' rows as StoredChunks, each text a slice of its document's, which
+        is read once: no other copy is kept (schema 7), and slicing the document in SQL for
+        each chunk read all of it each time (30 chunks of a 4 MB document: 130 ms). A chunk
+        whose document another process replaced or removed between the two reads (its
+        version, sha256, is not the chunk's) is left out, as a read after that commit would."""
+        documents = self._document_texts({row[2] for row in rows})
+        return [StoredChunk(*row[:8], documents[row[2]][1][row[4]:row[5]], *row[8:]) for row in rows
+                if documents.get(row[2], (None,))[0] == row[7]]
+
+    def _document_texts(self, sources) -> dict[str, tuple[str, str]]:
+        """source -> (sha256, text) of these documents."""
+        found = {}
+        for batch in _batches(sorted(sources)):
+            rows = self._execute(f"SELECT source, sha256, text FROM documents WHERE source IN ({marks(batch)})",
+                                 batch).fetchall()
+            found.update((source, (sha256, text)) for source, sha256, text in rows)
+        return found
 
     def vector_ids(self) -> list[int]:
         return [r[0] for r in self._execute("SELECT vector_id FROM chunks ORDER BY vector_id").fetchall()]
@@ -366,7 +383,7 @@ class Catalog:
                 (chunk.id, doc.source, chunk.chunk, chunk.start, chunk.end, chunk.page, doc.sha256,
                  chunk.text_hash, vector_id, _blob(chunk.vector), spans, vectors, chunk.location, collection),
             ).fetchone()[0]
-            self._index_keywords(rowid, chunk.text)
+            self._index_keywords(rowid, doc.text[chunk.start:chunk.end])  # what a delete will give
             self._execute("INSERT INTO vector_journal VALUES (?, 'add')", (vector_id,))
 
     # -- migration from older versions -------------------------------------------------
@@ -418,6 +435,11 @@ class Catalog:
                                    _sentence_blobs(old)[1], rowid))
                 after = rows[-1][0]
             self._set_meta("vector_format", VECTOR_FORMAT)
+
+    def compact_keywords(self) -> None:
+        """An older catalog's keyword side in this version's form, in place: no copy of the
+        chunks' text beside the documents'."""
+        raise NotImplementedError
 
     def finish_migration(self) -> None:
         with self._transaction():

@@ -47,7 +47,6 @@ CREATE TABLE IF NOT EXISTS chunks (
     sentence_spans BYTEA,
     sentence_vectors BYTEA,
     location TEXT,
-    text TEXT NOT NULL DEFAULT '',
     words INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
@@ -84,7 +83,7 @@ INDEX_KEYWORDS = """
 WITH words AS (SELECT lexeme, array_length(positions, 1) AS n, positions[array_length(positions, 1)] AS last
                FROM unnest(to_tsvector('english', ?))),
      total AS (SELECT coalesce(max(last), 0) AS length FROM words),
-     chunk AS (UPDATE chunks SET text = ?, words = total.length FROM total WHERE rowid = ? RETURNING rowid),
+     chunk AS (UPDATE chunks SET words = total.length FROM total WHERE rowid = ? RETURNING rowid),
      added AS (INSERT INTO postings (word, chunk, count, length)
                SELECT lexeme, chunk.rowid, n, total.length FROM words, total, chunk RETURNING 1)
 UPDATE keyword_stats SET chunks = chunks + 1, words = keyword_stats.words + total.length FROM total
@@ -226,7 +225,7 @@ class PostgresCatalog(PooledStatements, Catalog):
                     self._execute(statement)
 
     def _index_keywords(self, rowid: int, text: str) -> None:
-        self._execute(INDEX_KEYWORDS, (text, text, rowid))
+        self._execute(INDEX_KEYWORDS, (text, rowid))
 
     def _delete_keywords(self, sources: list[str]) -> None:
         """The totals lose these chunks; their postings go with them (ON DELETE CASCADE)."""
@@ -247,10 +246,16 @@ class PostgresCatalog(PooledStatements, Catalog):
     def keyword_problems(self) -> tuple[int, int]:
         """Postings cannot outlive their chunk here (a foreign key), so only missing ones count."""
         missing = self._execute(
-            "SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM postings p WHERE p.chunk = c.rowid)"
-            " AND to_tsvector('english', c.text) <> ''"
+            "SELECT count(*) FROM chunks c JOIN documents d ON d.source = c.source"
+            " WHERE NOT EXISTS (SELECT 1 FROM postings p WHERE p.chunk = c.rowid)"
+            " AND to_tsvector('english', substr(d.text, c.start + 1, c.\"end\" - c.start)) <> ''"
         ).fetchone()[0]
         return missing, 0
+
+    def compact_keywords(self) -> None:
+        """Schema 6 kept each chunk's text in `chunks.text` too; it is read from the document."""
+        with self._transaction():
+            self._execute("ALTER TABLE chunks DROP COLUMN IF EXISTS text")
 
     def repair_keywords(self) -> None:
         with self._transaction():

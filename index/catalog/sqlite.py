@@ -15,6 +15,23 @@ import filelock
 from index.catalog import SHARED_TABLES, Catalog, in_collections, marks, query_terms
 from index.errors import IndexBusyError
 
+# A chunk's row is ~3.8 KB (mostly its sentence vectors): a 4 KB page holds one and wastes
+# the rest. With 16 KB pages the scaled 10k ClapNQ catalog took 5.86 MB per 1,000 chunks
+# instead of 6.07 (1k: 6.19, 6.20), a built MkDocs site's 3.71 instead of 3.98, and keyword
+# search, reading chunks and vectors, and committing them took as long
+# (bench/results/catalog-size.json). 8 KB pages were worse than 4: a row of just over 4 KB
+# had a page to itself.
+PAGE_SIZE = 16384
+REINDEX_BATCH = 50  # documents whose text is held at once while the keyword index is rebuilt
+# The keyword index keeps no copy of the text (schema 7): its content is the view
+# `chunk_texts`, each chunk a slice of its document's text, which the catalog gives FTS5
+# itself when it indexes or deletes (FTS5's own reads of the view, by its 'rebuild',
+# 'integrity-check' or a plain DELETE, read a whole document for each chunk). Its own copy was
+# 0.94 MB of the scaled 10k ClapNQ catalog's 7.01 per 1,000 chunks, and ranking never reads
+# it (BM25 takes each row's length from `_docsize`): the same results and scores.
+KEYWORD_TABLE = """CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    text, content = 'chunk_texts', tokenize = 'porter unicode61 remove_diacritics 2'
+)"""
 SCHEMA = SHARED_TABLES + """
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY,
@@ -29,9 +46,10 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
 CREATE INDEX IF NOT EXISTS chunks_text_hash ON chunks(text_hash);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    text, tokenize = 'porter unicode61 remove_diacritics 2'
-);
+CREATE VIEW IF NOT EXISTS chunk_texts AS
+    SELECT c.rowid AS rowid, chunk_text(d.text, c.start, c."end") AS text
+    FROM chunks c JOIN documents d ON d.source = c.source;
+""" + KEYWORD_TABLE + """;
 CREATE TABLE IF NOT EXISTS vector_journal (
     vector_id INTEGER PRIMARY KEY,
     op TEXT NOT NULL CHECK (op IN ('add', 'delete'))
@@ -67,9 +85,6 @@ class SqliteCatalog(Catalog):
     and a connection's statement cache is not safe to share between them (CPython issue
     118172: wrong rows on 3.12 and 3.13)."""
 
-    CHUNKS_WITH_TEXT = "chunks c JOIN chunks_fts f ON f.rowid = c.rowid"
-    CHUNK_TEXT = "f.text"
-
     def __init__(self, path: Path, readonly: bool = False):
         self.path = path
         self.name = str(path)
@@ -90,6 +105,8 @@ class SqliteCatalog(Catalog):
             connection = sqlite3.connect(self._uri, uri=True, timeout=30, check_same_thread=False,
                                          factory=_Connection)
             connection.execute("PRAGMA foreign_keys = ON")
+            # Python's slice, not SQL's substr: substr stops at a NUL character.
+            connection.create_function("chunk_text", 3, _slice, deterministic=True)
             self._local.connection = connection
             self._connections.add(connection)
             weakref.finalize(threading.current_thread(), connection.close)
@@ -106,6 +123,7 @@ class SqliteCatalog(Catalog):
             connection.close()
 
     def _create(self) -> None:
+        self.db.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # a new file's; an old one keeps its own
         self.db.execute("PRAGMA journal_mode = WAL")
         with self.db:
             self.db.executescript(SCHEMA)
@@ -118,11 +136,29 @@ class SqliteCatalog(Catalog):
         self._execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (rowid, text))
 
     def _delete_keywords(self, sources: list[str]) -> None:
-        self._execute(
-            "DELETE FROM chunks_fts WHERE rowid IN"
-            f" (SELECT rowid FROM chunks WHERE source IN ({marks(sources)}))",
-            sources,
-        )
+        """FTS5 takes a row out by tokenizing its text again, given here: reading it through
+        the view read the whole document again for every chunk (a 4 MB document's 4,593
+        chunks: 56 s). Only the rows the index holds (`_docsize`): FTS5 would take a chunk it
+        never indexed out of the totals BM25 ranks by all the same."""
+        self.db.executemany("INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', ?, ?)",
+                            self._chunk_texts(sources, indexed=True))
+
+    def _chunk_texts(self, sources: list[str], indexed: bool = False) -> list[tuple[int, str]]:
+        """(rowid, text) of these documents' chunks (with indexed, of those the keyword index
+        holds), each document's text read once."""
+        held = " JOIN chunks_fts_docsize k ON k.id = c.rowid" if indexed else ""
+        rows = self._execute(f'SELECT c.rowid, c.source, c.start, c."end" FROM chunks c{held}'
+                             f" WHERE c.source IN ({marks(sources)})", sources).fetchall()
+        documents = self._document_texts(sources)
+        return [(rowid, documents[source][1][start:end]) for rowid, source, start, end in rows]
+
+    def _index_every_chunk(self) -> None:
+        """Every chunk into an empty keyword index, a few documents at a time (a document's
+        text is read once, not once a chunk as FTS5's 'rebuild' reads the view)."""
+        sources = [row[0] for row in self._execute("SELECT source FROM documents").fetchall()]
+        for start in range(0, len(sources), REINDEX_BATCH):
+            self.db.executemany("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)",
+                                self._chunk_texts(sources[start : start + REINDEX_BATCH]))
 
     def keyword_search(self, query: str, k: int, collections: list[str] | None = None) -> list[tuple[int, float]]:
         terms = self._ranking_terms(query_terms(query))
@@ -168,23 +204,37 @@ class SqliteCatalog(Catalog):
         return [t for t in terms if known[t] <= half] or terms
 
     def keyword_problems(self) -> tuple[int, int]:
+        """By the index's own record of the rows it holds (`_docsize`): looking a rowid up in
+        the keyword table itself finds every chunk, since it reads the view."""
         missing = self._execute(
-            "SELECT count(*) FROM chunks c LEFT JOIN chunks_fts f ON f.rowid = c.rowid WHERE f.rowid IS NULL"
+            "SELECT count(*) FROM chunks c LEFT JOIN chunks_fts_docsize k ON k.id = c.rowid WHERE k.id IS NULL"
         ).fetchone()[0]
         stale = self._execute(
-            "SELECT count(*) FROM chunks_fts f LEFT JOIN chunks c ON c.rowid = f.rowid WHERE c.rowid IS NULL"
+            "SELECT count(*) FROM chunks_fts_docsize k LEFT JOIN chunks c ON c.rowid = k.id WHERE c.rowid IS NULL"
         ).fetchone()[0]
         return missing, stale
 
     def repair_keywords(self) -> None:
+        """The whole keyword index again: a row deleted without its text leaves its words
+        behind, which only starting over takes out."""
         with self._transaction():
-            self._execute("DELETE FROM chunks_fts WHERE rowid NOT IN (SELECT rowid FROM chunks)")
-            self._execute(
-                "INSERT INTO chunks_fts (rowid, text) SELECT c.rowid, substr(d.text, c.start + 1, c.end - c.start)"
-                " FROM chunks c JOIN documents d ON d.source = c.source"
-                " WHERE c.rowid NOT IN (SELECT rowid FROM chunks_fts)"
-            )
+            self._execute("INSERT INTO chunks_fts (chunks_fts) VALUES ('delete-all')")
+            self._index_every_chunk()
             self._bump_changes()
+
+    def compact_keywords(self) -> None:
+        """Schema 6's keyword table, which kept a copy of every chunk's text (`_content`),
+        rebuilt in place as schema 7's, in one transaction: a stop halfway leaves the old one."""
+        if not self._execute("SELECT 1 FROM sqlite_master WHERE name = 'chunks_fts_content'").fetchone():
+            return
+        with self._transaction():
+            self._execute("DROP TABLE chunks_fts")
+            self._execute(KEYWORD_TABLE)
+            self._index_every_chunk()
+
+
+def _slice(text: str, start: int, end: int) -> str:
+    return text[start:end]
 
 
 def _phrase(term: str) -> str:
