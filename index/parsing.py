@@ -26,11 +26,18 @@ from index.formats import CODE_SUFFIXES, CONFIG_SUFFIXES, Document, LoadError, l
 
 # Files read as they are (text, Markdown, code, configuration): 200 ClapNQ passages were read
 # and chunked in 0.13 s, while a worker took 0.46 s to hand back its first file (spawning
-# and importing, rag.cli included as the main module). Readers that parse (HTML, PDF,
-# Office, EPUB) cost more: ~30 ms a page of the Python docs site, 1.8 s for its 57 files.
+# and importing, rag.cli included as the main module; a script's main module is imported
+# too, torch and all under bench/run.py). Readers that parse (HTML, PDF, Office, EPUB) cost
+# more: 15 ms a page read and chunked for the Python docs site's subset (57 files), 20 ms
+# for its 530 pages (CPU at load 6; 30 ms before the HTML word counts were made cheap).
 PLAIN_SUFFIXES = frozenset({".txt", ".md", ".markdown", *CODE_SUFFIXES, *CONFIG_SUFFIXES})
-# Workers read when at least this many files need a parsing reader: ~0.5 s of their work.
-MIN_PARSED_FILES_FOR_WORKERS = 16
+# Workers read when at least this many files need a parsing reader. The embedder keeps both
+# cores of a 2-core machine busy, so a worker hides about half of the reading it takes over
+# (the other half is taken from the model); that half must outweigh the ingest waiting
+# ~0.5 s for the worker's first file: 0.46 s / (15 ms / 2) ~ 60 files. Under that, with
+# the Python docs subset's 57 files, the time an ingest spent on anything but embedding
+# (load 5-6) was 3.4 s read in the ingesting process against 6.9 s with a worker.
+MIN_PARSED_FILES_FOR_WORKERS = 64
 # Files read ahead per worker: a batch of ClapNQ passages (256 chunks) is ~150 files, and
 # the workers should have the next one ready when the model finishes this one.
 AHEAD_PER_WORKER = 64
