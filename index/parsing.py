@@ -2,9 +2,18 @@
 back in the order they were found, so commits happen in the order they always did.
 
 Workers are spawned, never forked: a fork would copy torch's OpenMP threads (and Chroma's)
-from a process that may have embedded already. They import index/ and the readers, never
-torch. At most `AHEAD_PER_WORKER` files per worker are read ahead of the embedder, so memory
+from a process that may have embedded already. They import index/ and the readers, and
+the main module as every spawned process does (torch too, when a script imports it). At most `AHEAD_PER_WORKER` files per worker are read ahead of the embedder, so memory
 stays flat however large the folder; a file that fails is reported on its own, as before.
+
+Measured on the Python docs subset (bench/real_folders.py, 57 HTML files, 481 chunks; issue
+28 asks its ingest to take <= 1.1x embedding its chunks): at load 7-8 the ingest spent
+10.6-11.7 s outside embedding (8 s of 18.4 on idle cores), 8-9 s of it waiting for files.
+The worker's start held the ingest (the tokenizer pickled into the spawn pipe, waiting for
+the worker to import the main module: bench/run.py's torch and rag), then the first batch
+waited on word counts of two pages of links refused anyway (1.75 s, index/formats/html.py).
+After: 3.3 s at the same load: the index opened 0.9 (Chroma's import), files read and
+chunked here 1.3, input keys 0.4, two commits 0.55.
 """
 
 from __future__ import annotations
@@ -26,11 +35,18 @@ from index.formats import CODE_SUFFIXES, CONFIG_SUFFIXES, Document, LoadError, l
 
 # Files read as they are (text, Markdown, code, configuration): 200 ClapNQ passages were read
 # and chunked in 0.13 s, while a worker took 0.46 s to hand back its first file (spawning
-# and importing, rag.cli included as the main module). Readers that parse (HTML, PDF,
-# Office, EPUB) cost more: ~30 ms a page of the Python docs site, 1.8 s for its 57 files.
+# and importing, rag.cli included as the main module; a script's main module is imported
+# too, torch and all under bench/run.py). Readers that parse (HTML, PDF, Office, EPUB) cost
+# more: 15 ms a page read and chunked for the Python docs site's subset (57 files), 20 ms
+# for its 530 pages (CPU at load 6; 30 ms before the HTML word counts were made cheap).
 PLAIN_SUFFIXES = frozenset({".txt", ".md", ".markdown", *CODE_SUFFIXES, *CONFIG_SUFFIXES})
-# Workers read when at least this many files need a parsing reader: ~0.5 s of their work.
-MIN_PARSED_FILES_FOR_WORKERS = 16
+# Workers read when at least this many files need a parsing reader. The embedder keeps both
+# cores of a 2-core machine busy, so a worker hides about half of the reading it takes over
+# (the other half is taken from the model); that half must outweigh the ingest waiting
+# ~0.5 s for the worker's first file: 0.46 s / (15 ms / 2) ~ 60 files. Under that, with
+# the Python docs subset's 57 files, the time an ingest spent on anything but embedding
+# (load 5-6) was 3.4 s read in the ingesting process against 6.9 s with a worker.
+MIN_PARSED_FILES_FOR_WORKERS = 64
 # Files read ahead per worker: a batch of ClapNQ passages (256 chunks) is ~150 files, and
 # the workers should have the next one ready when the model finishes this one.
 AHEAD_PER_WORKER = 64

@@ -14,7 +14,7 @@ def a_folder(folder: Path, files: int) -> Path:
     """`files` HTML pages (a reader that parses), two of them unreadable: one empty, one binary."""
     folder.mkdir()
     for i in range(files - 2):
-        words = " ".join(f"word{(i * 7 + j) % 97}" for j in range(40 + i))
+        words = " ".join(f"word{(i * 7 + j) % 97}" for j in range(10 + i % 16))
         (folder / f"note-{i:03}.html").write_text(
             f"<html><head><title>Note {i}</title></head><body><main><h1>Note {i}</h1>"
             f"<p>Note {i} is about {words}.</p><p>The end of note {i}, which says little more.</p></main></body></html>")

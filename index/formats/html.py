@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from lxml import etree
+
 from index.errors import NotADocument
 from index.formats.base import Section
 from index.formats.sections import Block, joined
@@ -39,14 +41,17 @@ _BLOCK_TAGS = frozenset((
 ))
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _SPACES = re.compile(r"\s+")
-_LANDMARKS = ("//*[@role='main']", "//article", "//main")
+# Written for libxml2's speed, not brevity: on Python's contents.html (48k elements) an
+# attribute compared where it may be missing, `.//*[@role='navigation' or ...]`, took 55-62
+# ms, tested for presence first, `descendant::*[@role][...]`, 25 ms.
+_LANDMARKS = ("//*[@role][@role='main']", "//article", "//main")
 _CHROME_INSIDE_MAIN = (
-    ".//nav | .//footer | .//aside | .//form | .//button"
-    " | .//*[@role='navigation' or @role='search' or @role='contentinfo']"
+    "descendant::nav | descendant::footer | descendant::aside | descendant::form | descendant::button"
+    " | descendant::*[@role][@role='navigation' or @role='search' or @role='contentinfo']"
 )
 _PAGE_CHROME = (
-    f"{_CHROME_INSIDE_MAIN} | .//header"
-    " | .//*[@role='banner'] | .//div[@class='navheader' or @class='navfooter']"
+    f"{_CHROME_INSIDE_MAIN} | descendant::header | descendant::*[@role][@role='banner']"
+    " | descendant::div[@class][@class='navheader' or @class='navfooter']"
 )
 # A page of links: an index or a table of contents. Measured on the main area of all 1,699
 # pages of the Python (Sphinx) and PostgreSQL (DocBook) docs (bench/results/html-extractors.json
@@ -57,6 +62,16 @@ _PAGE_CHROME = (
 LINKS_PAGE_SHARE = 0.75
 LINKS_PAGE_SHARE_WITHOUT_PROSE = 0.5
 NO_PROSE_SHARE = 0.05
+# Text nodes whose words are counted, as plain strings: "smart" ones each hold their parent
+# element, and made the counts cost 2.0 of the 2.7 s the Python docs subset's 57 pages took
+# to read (cProfile). libxml2 reads `descendant::` faster than the same `.//`; link text as
+# `.//a//text()` took 260 ms on contents.html, as `descendant::text()[ancestor::a]` 33 ms:
+# the two agree unless the area is itself inside a link (`_is_page_of_links`).
+_ALL_TEXT = etree.XPath("descendant::text()", smart_strings=False)
+_LINK_TEXT = etree.XPath("descendant::text()[ancestor::a]", smart_strings=False)
+_LINK_TEXT_BELOW = etree.XPath(".//a//text()", smart_strings=False)
+_IN_LINK = etree.XPath("boolean(ancestor-or-self::a)")
+_PROSE_TEXT = etree.XPath("descendant::p/descendant::text()[not(ancestor::a)]", smart_strings=False)
 # A permalink after a heading (Sphinx and MkDocs write a "¶" link): not the heading's words.
 _PERMALINK_CLASSES = frozenset(("headerlink", "anchorlink"))
 
@@ -148,11 +163,11 @@ def page_text(markup: str, with_title: bool = True) -> HtmlText:
     root = parse(markup)
     title = _title(root) if with_title else ""
     _drop_invisible(root)
-    if not _words(root):
+    if not _has_words(root):
         return HtmlText(_streamed_text(markup), notes=[NO_MAIN_TEXT])
     area = main_area(root, markup)
     notes = []
-    if area is None or not _words(area):
+    if area is None or not _has_words(area):
         area, notes = root, [NO_MAIN_TEXT]
     if _is_page_of_links(area):
         raise NotADocument("a page of links (index or table of contents)")
@@ -227,23 +242,27 @@ def area_text(area, title: str = "") -> HtmlText:
 
 
 def _is_page_of_links(area) -> bool:
-    words = _words(area)
-    links = _words(area, ".//a//text()")
-    prose = _words(area, ".//p//text()[not(ancestor::a)]")
+    words = _words(area, _ALL_TEXT)
+    links = _words(area, _LINK_TEXT_BELOW if _IN_LINK(area) else _LINK_TEXT)
+    prose = _words(area, _PROSE_TEXT)
     return words > 0 and (links >= LINKS_PAGE_SHARE * words
                           or links >= LINKS_PAGE_SHARE_WITHOUT_PROSE * words and prose < NO_PROSE_SHARE * words)
 
 
-def _words(area, query: str = ".//text()") -> int:
-    return sum(len(text.split()) for text in area.xpath(query))
+def _words(area, texts) -> int:
+    """Words in the text nodes that `texts` (a compiled XPath) finds in `area`."""
+    return len(" ".join(texts(area)).split())
+
+
+def _has_words(area) -> bool:
+    """Whether `area` holds a word: stops at the first (an XPath for it read the whole tree)."""
+    return any(text.strip() for text in area.itertext())
 
 
 def _drop_invisible(root) -> None:
     """Scripts, styles, the <head> and the like out of the tree, their tails kept, so that
     words are counted by plain XPath: asking each text node for an invisible ancestor took
     2.7 s of the 3.1 s that Python's 2.5 MB contents.html cost to load."""
-    from lxml import etree
-
     etree.strip_elements(root, *_INVISIBLE_TAGS, with_tail=False)
 
 

@@ -199,7 +199,7 @@ class Embedder:
 
         path = self.path / "tokenizer.json"
         if path.is_file():
-            return TokenCounter(Tokenizer.from_file(str(path)))
+            return TokenCounter.from_file(str(path))
         backend = self.model.tokenizer.backend_tokenizer
         return TokenCounter(Tokenizer.from_str(backend.to_str()))  # a copy: the model keeps its own
 
