@@ -67,7 +67,10 @@ class SqliteCatalog(Catalog):
     and a connection's statement cache is not safe to share between them (CPython issue
     118172: wrong rows on 3.12 and 3.13)."""
 
-    CHUNKS_WITH_TEXT = "chunks c JOIN chunks_fts f ON f.rowid = c.rowid"
+    # CROSS JOIN keeps `chunks` the outer loop: with a plain JOIN SQLite scanned the whole
+    # FTS5 table first for the copies of ranked texts (`copies`, by text hash), 0.33 s at
+    # 100k chunks against 0.03 s through the text hash index.
+    CHUNKS_WITH_TEXT = "chunks c CROSS JOIN chunks_fts f ON f.rowid = c.rowid"
     CHUNK_TEXT = "f.text"
 
     def __init__(self, path: Path, readonly: bool = False):
