@@ -72,6 +72,10 @@ class SqliteCatalog(Catalog):
     # 100k chunks against 0.03 s through the text hash index.
     CHUNKS_WITH_TEXT = "chunks c CROSS JOIN chunks_fts f ON f.rowid = c.rowid"
     CHUNK_TEXT = "f.text"
+    # Unary + keeps SQLite from searching by the collection index: it preferred it to the
+    # ids' or text hashes' (it has no statistics), and read every chunk of the collection,
+    # 0.5-0.6 s a lookup at 100k chunks in one collection against 0.05 s.
+    CHUNK_COLLECTION = "+c.collection"
 
     def __init__(self, path: Path, readonly: bool = False):
         self.path = path
