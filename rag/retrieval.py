@@ -7,6 +7,7 @@ import re
 from bisect import bisect_left, bisect_right, insort
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
@@ -74,8 +75,9 @@ class HybridRetriever(BaseRetriever):
         fewer than k passages, more is fetched."""
         k = k or self.k
         fetch = self.fetch_k
+        known: dict[int, Any] = {}  # the chunks looked up, kept for the larger fetches
         while True:
-            ranked, problem, exhausted = self._ranked(query, fetch)
+            ranked, problem, exhausted = self._ranked(query, fetch, known)
             copies = self.index.copies(list({c.text_hash for c, _ in ranked if c.text_hash}), COPIES,
                                        self.collections)
             passages = merge_passages(cite_most_specific(ranked, copies), k)
@@ -83,9 +85,11 @@ class HybridRetriever(BaseRetriever):
                 return passages, problem
             fetch *= 4
 
-    def _ranked(self, query: str, fetch: int) -> tuple[list[tuple[Any, float]], str | None, bool]:
+    def _ranked(self, query: str, fetch: int,
+                known: dict[int, Any]) -> tuple[list[tuple[Any, float]], str | None, bool]:
         """The fused ranking of the `fetch` best chunks of each side, why vector search was
-        left out, and whether both sides gave all they had."""
+        left out, and whether both sides gave all they had. Chunks not in `known` are looked
+        up and added to it."""
         # Keyword search needs no query vector, and SQLite releases the GIL: it runs on the
         # other core while the query is embedded and the vectors searched.
         searching = _KEYWORD_SEARCH.submit(self.index.keyword_search, query, fetch, self.collections)
@@ -98,8 +102,8 @@ class HybridRetriever(BaseRetriever):
         fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in keyword]], weights, self.rrf_k)
         # The catalog decides what exists, and what the asker may read: vectors of chunks it
         # no longer holds, or holds in another collection, are dropped.
-        chunks = self.index.chunks([i for i, _ in fused], self.collections)
-        ranked = [(chunks[i], score) for i, score in fused if i in chunks]
+        known.update(self.index.chunks([i for i, _ in fused if i not in known], self.collections))
+        ranked = [(known[i], score) for i, score in fused if i in known]
         return ranked, problem, len(dense) < fetch and len(keyword) < fetch
 
 
@@ -116,7 +120,7 @@ def cite_most_specific(ranked: list[tuple[Any, float]], copies: list) -> list[tu
     by_size: list[tuple[int, int]] = []  # (size, index in groups), sorted
     group_of = []
     for chunk, _ in ranked:
-        words = frozenset(_WORDS.findall(chunk.text.lower()))
+        words = word_set(chunk.text)
         group = by_hash.get(chunk.text_hash)
         if group is None:
             window = by_size[bisect_left(by_size, (int(NEAR_DUPLICATE * len(words)), -1)):
@@ -133,7 +137,10 @@ def cite_most_specific(ranked: list[tuple[Any, float]], copies: list) -> list[tu
     for copy in copies:
         if copy.text_hash in by_hash:
             by_hash[copy.text_hash].members.append(copy)
-    return [(most_specific(group.members), score) for group, (_, score) in zip(group_of, ranked)]
+    # Each group's copy chosen once, not once per member ranked: at 100k chunks a question
+    # could rank ~900 chunks in groups of hundreds, and choosing for each cost 0.5 s.
+    cited = {id(group): most_specific(group.members) for group in groups}
+    return [(cited[id(group)], score) for group, (_, score) in zip(group_of, ranked)]
 
 
 @dataclass
@@ -168,7 +175,7 @@ def merge_passages(ranked: list[tuple[Any, float]], k: int) -> list[Passage]:
             _extend(joined, chunk)
         if len(kept) == k:
             continue  # no new passage can come: its words are not needed (a third of the time)
-        words = frozenset(_WORDS.findall(chunk.text.lower()))
+        words = word_set(chunk.text)
         if joined:
             seen_words.append(words)
             continue
@@ -189,6 +196,15 @@ def _extend(passage: dict, chunk) -> None:
         passage["text"] += chunk.text[passage["end"] - chunk.start :]
         passage["end"] = chunk.end
         passage["location"] = spanning_location(passage["location"], chunk.location)
+
+
+@lru_cache(maxsize=1024)
+def word_set(text: str) -> frozenset[str]:
+    """A chunk's words, compared to find near-duplicates. Remembered: copy handling and the
+    merge both read them, again on each larger fetch (at 100k a question could rank ~900
+    chunks three times over). 1,024 hold the largest fetch's ~960 chunks in ~12 MB (11.5 KB
+    an entry with its text, ClapNQ chunks)."""
+    return frozenset(_WORDS.findall(text.lower()))
 
 
 def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:

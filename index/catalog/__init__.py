@@ -126,6 +126,8 @@ class Catalog:
 
     name: str
     where: str
+    # The chunk's collection, as the chunk lookups filter by it.
+    CHUNK_COLLECTION = "c.collection"
 
     def __init__(self, readonly: bool = False):
         if not readonly:
@@ -217,7 +219,7 @@ class Catalog:
         """Chunks of these text hashes under any path (in these collections; None: all),
         those of the shortest documents first, at most `limit` (a text on every page, a
         footer, costs no more)."""
-        allowed, params = in_collections(collections, "c.collection")
+        allowed, params = in_collections(collections, self.CHUNK_COLLECTION)
         rows = self._execute(self._select_chunks(f"c.text_hash IN ({marks(text_hashes)}) AND {allowed}")
                              + " ORDER BY d.chunks, c.source, c.chunk LIMIT ?",
                              [*text_hashes, *params, limit]).fetchall()
@@ -225,7 +227,7 @@ class Catalog:
 
     def _chunks(self, column: str, keys: list, collections: list[str] | None = None) -> list[StoredChunk]:
         rows = []
-        allowed, params = in_collections(collections, "c.collection")
+        allowed, params = in_collections(collections, self.CHUNK_COLLECTION)
         for batch in _batches(keys):
             rows += self._execute(self._select_chunks(f"c.{column} IN ({marks(batch)}) AND {allowed}"),
                                   [*batch, *params]).fetchall()
