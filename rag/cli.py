@@ -103,7 +103,7 @@ def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool, include: tuple[
 @click.option("--repair", is_flag=True, help="Fix what is found from the catalog (nothing is embedded again).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def check(repair: bool, as_json: bool) -> None:
-    """Verify the whole index: every chunk's vector stored and found by itself, no stale
+    """Verify the whole index: every chunk's vector stored as the catalog has it, no stale
     vectors, keyword rows in step. Exits 0 when healthy (or repaired), 1 when not."""
     try:
         report = check_index(Settings.from_env().index_config, repair=repair, progress=not as_json)
@@ -113,9 +113,11 @@ def check(repair: bool, as_json: bool) -> None:
     verdict = ("Repaired from the catalog." if report.repaired else "Healthy." if healthy
                else "Run `rag check --repair` to fix it from the catalog.")
     _show(report, as_json, [
-        f"{report.chunks} chunks: {report.vectors_missing} vectors missing or not found by "
-        f"themselves, {report.vectors_stale} stale vectors, {report.keyword_missing} keyword rows "
+        f"{report.chunks} chunks: {report.vectors_missing} vectors missing or not the catalog's, "
+        f"{report.vectors_stale} stale vectors, {report.keyword_missing} keyword rows "
         f"missing, {report.keyword_stale} stale keyword rows ({report.seconds:.1f} s)",
+        *([f"note: {report.vectors_unreachable} vectors are stored right but the approximate search does not "
+           "return them by themselves (found by their words; not damage)"] if report.vectors_unreachable else []),
         *(f"problem: {problem}" for problem in report.problems),
         verdict,
     ])

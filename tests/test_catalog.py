@@ -154,6 +154,20 @@ def test_check_finds_missing_keyword_rows_and_repair_restores_them(index_config,
     assert top_keyword_source(index_config, "neap tides") == str(folder / "tides.txt")
 
 
+def test_check_finds_vectors_stored_under_each_others_ids_and_repair_restores_them(index_config, folder):
+    ingest([folder], index_config)
+    with writing(index_config) as index:
+        ids, vectors = index.catalog.vectors(index.catalog.vector_ids()[:2])
+        index.vectors.delete(ids)
+        index.vectors.add(ids, vectors[::-1].copy(), ["default", "default"])
+    found = check_index(index_config)
+    assert (found.vectors_missing, found.vectors_unreachable) == (2, 0)
+    assert check_index(index_config, repair=True).repaired
+    with open_index(index_config) as index:
+        stored = index.vectors.vectors(ids)
+    assert all(np.array_equal(stored[i], v) for i, v in zip(ids, vectors))
+
+
 def test_identical_text_reuses_the_stored_vectors(index_config, folder, tmp_path):
     ingest([folder], index_config)
     copy = tmp_path / "copy-of-owls.txt"

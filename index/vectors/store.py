@@ -47,6 +47,9 @@ class VectorStore(Protocol):
         """vector id -> the document collection stored with it (None: none stored)."""
         ...
     def has(self, ids: list[int]) -> set[int]: ...
+    def vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """vector id -> the vector stored under it, for those stored."""
+        ...
     def count(self) -> int: ...
     def drop(self) -> None: ...
 
@@ -272,6 +275,14 @@ class ChromaStore:
         for window in self._windows(len(ids)):
             with self._using() as collection:
                 found.update(int(v) for v in collection.get(ids=_names(ids[window]), include=[])["ids"])
+        return found
+
+    def vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
+        found: dict[int, np.ndarray] = {}
+        for window in self._windows(len(ids)):
+            with self._using() as collection:
+                got = collection.get(ids=_names(ids[window]), include=["embeddings"])
+            found.update(zip((int(i) for i in got["ids"]), np.asarray(got["embeddings"], dtype=np.float32)))
         return found
 
     def count(self) -> int:
