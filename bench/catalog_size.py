@@ -19,10 +19,9 @@ import time
 from pathlib import Path
 
 from keyword_tail import REPEATS, K, build, measure
-from run import SEED_GOLD, SHARED, percentiles
+from run import bench_questions, percentiles
 
 from index.catalog.sqlite import SqliteCatalog
-from rag.eval import read_gold
 
 
 def sizes(path: Path, chunks: int) -> dict:
@@ -58,7 +57,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=10_000)
     args = parser.parse_args()
     args.home.mkdir(parents=True, exist_ok=True)
-    questions = [g["question"] for g in SEED_GOLD] + [i.question for i in read_gold(SHARED / "clapnq").items[:64]]
+    questions = bench_questions()
     path = args.home / f"catalog-size-{args.chunks}.sqlite"
     catalog = SqliteCatalog(path)
     build(catalog, args.home, args.chunks)

@@ -18,11 +18,10 @@ import statistics
 import time
 from pathlib import Path
 
-from run import SEED_GOLD, SHARED, percentiles, real_chunks, scaled_documents
+from run import bench_questions, percentiles, real_chunks, scaled_documents
 
 from index.catalog import Catalog, query_terms
 from index.catalog.sqlite import SqliteCatalog
-from rag.eval import read_gold
 
 RESULTS = Path(__file__).parent / "results" / "keyword-tail.json"
 K = 30  # what retrieval fetches from each side (RAG_FETCH_K)
@@ -74,7 +73,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=100_000)
     args = parser.parse_args()
     args.home.mkdir(parents=True, exist_ok=True)
-    questions = [g["question"] for g in SEED_GOLD] + [i.question for i in read_gold(SHARED / "clapnq").items[:64]]
+    questions = bench_questions()
     catalogs = {"sqlite": lambda: SqliteCatalog(args.home / f"keyword-tail-{args.chunks}.sqlite")}
     if args.database_url:
         from index.catalog.postgres import PostgresCatalog

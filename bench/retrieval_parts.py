@@ -19,10 +19,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from run import SEED_GOLD, SHARED, percentiles
+from run import bench_questions, percentiles
 
 from rag import Pipeline, Settings, retrieval
-from rag.eval import read_gold
 
 PARTS = {  # part -> (object, attribute) timed
     "embed_query": ("embedder", "embed_query"),
@@ -87,7 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--home", type=Path, required=True, help="an index built by bench/run.py's scaled_index")
     args = parser.parse_args()
-    questions = [g["question"] for g in SEED_GOLD] + [i.question for i in read_gold(SHARED / "clapnq").items[:64]]
+    questions = bench_questions()
     print(json.dumps(measure(args.home, questions), indent=1))
 
 

@@ -44,6 +44,13 @@ from rag.answer import TextDelta  # noqa: E402
 from rag.eval import metrics, read_gold  # noqa: E402
 
 SEED_GOLD = [json.loads(line) for line in (ROOT / "tests/data/seed_gold.jsonl").open()]
+
+
+def bench_questions() -> list[str]:
+    """The questions every latency figure is timed on: the seed set's, then 64 of ClapNQ dev."""
+    return [g["question"] for g in SEED_GOLD] + [i.question for i in read_gold(SHARED / "clapnq").items[:64]]
+
+
 median = statistics.median
 
 
@@ -506,7 +513,7 @@ def main() -> None:
     parser.add_argument("--precision", choices=("auto", "bf16", "float32"), default="auto",
                         help="our ingest's embedding precision (RAG_EMBED_PRECISION)")
     args = parser.parse_args()
-    questions = [g["question"] for g in SEED_GOLD] + [i.question for i in read_gold(SHARED / "clapnq").items[:64]]
+    questions = bench_questions()
     results: dict = {"command": " ".join(["bench/run.py", *sys.argv[1:]]),
                      "machine": {"cpus": os.cpu_count(), "embed_precision": load_embedder().precision},
                      "full": args.full, "parts": sorted(args.only)}
