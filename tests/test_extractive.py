@@ -1,5 +1,7 @@
 """The extractive answerer's parts on hand-made passages, with the real embedding model."""
 
+import pytest
+
 from rag.answer import DECLINE, Passage
 from rag.answerers.confidence import load_model
 from index.chunking import sentence_spans
@@ -58,12 +60,16 @@ def test_weak_evidence_is_a_refusal_that_keeps_the_withheld_answer(embedder, rea
     assert draft.confidence < answerer.threshold
 
 
-def test_the_phrase_that_answers_is_marked_in_the_cited_sentence(embedder, reader):
+@pytest.mark.parametrize(("question", "phrase"), [
+    ("Who lit the lamp every evening?", "Ada Marsh"),
+    # A "what" question: no rule of short_answer.py knows its kind, the reader does.
+    ("What were added after a shipwreck?", "Fog horns"),
+])
+def test_the_phrase_that_answers_is_marked_in_the_cited_sentence(embedder, reader, question, phrase):
     answerer = ExtractiveAnswerer(embedder, load_model("evidence"), reader, threshold=0.0)
-    draft = answerer.answer("Who lit the lamp every evening?", [passage()])
-    short = draft.short_answer
-    assert short.text == "Ada Marsh"
-    assert TEXT[short.start - 100 : short.end - 100] == "Ada Marsh"
+    short = answerer.answer(question, [passage()]).short_answer
+    assert short.text == phrase
+    assert TEXT[short.start - 100 : short.end - 100] == phrase
 
 
 def test_a_sentence_without_the_asked_number_scores_lower(embedder, reader):
@@ -103,15 +109,6 @@ def test_headings_are_told_from_sentences_list_items_rows_and_code():
     text = "5.1. More on Lists\n\n## Install\n\nIt is done. Really\n\n- an item\n\nA | B\n\n$ cargo new x"
     headings = [text[s:e] for s, e in sentence_spans(text) if is_heading(text, s, e)]
     assert headings == ["5.1.", "More on Lists", "## Install"]
-
-
-def test_the_readers_span_is_the_short_answer_whatever_the_question_kind(embedder, reader):
-    """A "what" question: no rule of short_answer.py knows its kind, the reader does."""
-    answerer = ExtractiveAnswerer(embedder, load_model("evidence"), reader, threshold=0.0)
-    draft = answerer.answer("What were added after a shipwreck?", [passage()])
-    short = draft.short_answer
-    assert short.text == "Fog horns"
-    assert TEXT[short.start - 100 : short.end - 100] == "Fog horns"
 
 
 def test_the_sentence_holding_the_readers_span_leads(embedder, reader):
