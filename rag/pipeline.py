@@ -7,6 +7,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from index import Index, IngestReport, ingest, open_index, remove
 from index.catalog import DEFAULT_COLLECTION
@@ -15,8 +16,11 @@ from rag.answer import Answer, Draft, TextDelta
 from rag.answerers import Answerer, Answerers
 from rag.errors import NoIndexError, QuestionError
 from rag.model_queue import Turn, Waiting
-from rag.retrieval import HybridRetriever
+from rag.retrieval import HybridSearch
 from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from rag.langchain_retriever import HybridRetriever
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -83,7 +87,15 @@ class Pipeline:
         """Take documents out of the index; returns those that were indexed."""
         return remove(sources, self.settings.index_config)
 
+    def search(self, k: int | None = None, collections: list[str] | None = None) -> HybridSearch:
+        """The hybrid search questions are answered from."""
+        return HybridSearch(self.index, self.embedder, k or self.settings.k, collections=collections)
+
     def retriever(self, k: int | None = None, collections: list[str] | None = None) -> HybridRetriever:
+        """The same search as a LangChain retriever, for chains (LangChain is imported here,
+        not on the question path: ~0.32 s of a cold `rag ask`)."""
+        from rag.langchain_retriever import HybridRetriever
+
         return HybridRetriever(index=self.index, embedder=self.embedder, k=k or self.settings.k,
                                collections=collections)
 
@@ -117,7 +129,7 @@ class Pipeline:
                 turn: Turn | None = None) -> Iterator[TextDelta | Answer]:
         """ask_stream's work once the answerer may run; `turn`: its turn at the model."""
         standalone = chosen.condense(question, history) if history else question
-        passages, index_problem = self.retriever(k, collections).retrieve(standalone, k)
+        passages, index_problem = self.search(k, collections).retrieve(standalone, k)
         retrieved = time.perf_counter()
         draft = None
         for event in chosen.stream(standalone, passages):
