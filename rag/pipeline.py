@@ -56,7 +56,7 @@ class Pipeline:
         config = self.settings.index_config
         with self._index_lock:
             if self._index is None or self._index.generation != self._index.catalogs.live():
-                index = open_index(config)
+                index = open_index(config, self.settings.exact_search_below)
                 index.check_model(self.embedder)
                 self._index = index
             self._index.catch_up()

@@ -147,6 +147,13 @@ def test_a_question_process_never_imports_langchain(question_process_modules):
     assert question_process_modules & {"langchain_core", "langsmith"} == set()
 
 
+@pytest.mark.slow  # a fresh interpreter answering a question
+def test_a_question_process_on_a_small_index_never_imports_chromadb(question_process_modules):
+    """A small index is searched exactly over the catalog's vectors (index/vectors/exact.py):
+    chromadb's import and client (~0.5 s) stay out of the question."""
+    assert "chromadb" not in question_process_modules
+
+
 @pytest.mark.slow  # a fresh interpreter indexing a file
 def test_an_ingest_process_never_imports_sentence_transformers(tmp_path):
     """Chunks are sized with the model's tokenizer.json through `tokenizers`: a cold ingest
