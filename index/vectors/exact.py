@@ -32,7 +32,7 @@ class ExactBackend:
         # catalog path -> its `changes` count this view holds every write of (see Index.catch_up)
         self.view: dict[str, int] = {}
 
-    def open(self, name: str, create: bool = False) -> "ExactStore":
+    def open(self, name: str, create: bool = False) -> ExactStore:
         if create:
             raise VectorStoreError("exact search reads the catalog's vectors: it stores none")
         return ExactStore(self.catalog, name)
