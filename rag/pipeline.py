@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from index import Index, IngestReport, ingest, open_index, remove
+from index import Index, open_index
 from index.catalog import DEFAULT_COLLECTION
 from index.vectors.embedder import load_embedder
 from rag.answer import Answer, Draft, TextDelta
@@ -20,6 +20,7 @@ from rag.retrieval import HybridSearch
 from rag.settings import Settings
 
 if TYPE_CHECKING:
+    from index import IngestReport
     from rag.langchain_retriever import HybridRetriever
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -81,10 +82,14 @@ class Pipeline:
     def ingest(self, paths: list[str], collection: str = DEFAULT_COLLECTION) -> IngestReport:
         """Index these files and folders into a collection (see index.ingest); the next
         question sees them."""
+        from index.ingestion import ingest  # here: a question never needs it (index/__init__.py)
+
         return ingest(paths, self.settings.index_config, collection=collection)
 
     def remove(self, sources: list[str]) -> list[str]:
         """Take documents out of the index; returns those that were indexed."""
+        from index.ingestion import remove
+
         return remove(sources, self.settings.index_config)
 
     def search(self, k: int | None = None, collections: list[str] | None = None) -> HybridSearch:
