@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from index import Index, open_index
 from index.catalog import DEFAULT_COLLECTION
 from index.vectors.embedder import load_embedder
+from index.vectors.exact import ExactBackend
 from rag.answer import Answer, Draft, TextDelta
 from rag.answerers import Answerer, Answerers
 from rag.errors import NoIndexError, QuestionError
@@ -51,17 +52,25 @@ class Pipeline:
 
     @property
     def index(self) -> Index:
-        """The live index, reopened when a rebuild has switched generations and caught up
-        with every write committed since it was last asked. Locked: the web chat asks from
-        several threads, and opening a Chroma client is not thread-safe."""
+        """The live index, reopened when a rebuild has switched generations (or it outgrew
+        exact search) and caught up with every write committed since it was last asked.
+        Locked: the web chat asks from several threads, and opening a Chroma client is not
+        thread-safe."""
         config = self.settings.index_config
         with self._index_lock:
-            if self._index is None or self._index.generation != self._index.catalogs.live():
+            if (self._index is None or self._index.generation != self._index.catalogs.live()
+                    or self._outgrew_exact_search()):
                 index = open_index(config, self.settings.exact_search_below)
                 index.check_model(self.embedder)
                 self._index = index
             self._index.catch_up()
             return self._index
+
+    def _outgrew_exact_search(self) -> bool:
+        """Whether the index is searched exactly but now holds too many chunks for it (a web
+        chat's uploads): Chroma takes over (one count a question, microseconds below 10k)."""
+        return (isinstance(self._index.backend, ExactBackend)
+                and self._index.catalog.chunk_count() >= self.settings.exact_search_below)
 
     def _stored_sentence_vectors(self, spans: list[tuple[str, int, int]]) -> dict:
         """The index's sentence vectors inside these spans; none before anything is indexed

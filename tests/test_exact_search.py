@@ -41,3 +41,18 @@ def test_exact_search_keeps_to_the_collections_asked(both, embedder):
     assert exact.vectors.query(vector, 10, ["elsewhere"]) == []
     assert exact.vectors.query(vector, 10, ["default"]) == exact.vectors.query(vector, 10)
 
+
+
+def test_a_pipeline_moves_to_chroma_once_its_index_outgrows_exact_search(tmp_path):
+    from index import ingest
+    from rag import Pipeline, Settings
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "founding.txt").write_text("DeepSeek was founded in 2023 by Liang Wenfeng.")
+    home = tmp_path / "home"
+    ingest([tmp_path / "docs"], IndexConfig(home))
+    pipeline = Pipeline(Settings(home=home, answerer="extractive", exact_search_below=2))
+    assert isinstance(pipeline.index.backend, ExactBackend)
+    (tmp_path / "docs" / "markets.txt").write_text("Nvidia lost nearly $600 billion of market value in one day.")
+    ingest([tmp_path / "docs"], IndexConfig(home))
+    assert isinstance(pipeline.index.backend, ChromaBackend)
