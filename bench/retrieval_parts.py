@@ -1,7 +1,7 @@
 """Where retrieval's time goes at scale, part by part, on an index already built (by
 bench/run.py's `scaled_index`; a 100k one takes ~10 min, so it is kept and reused).
 
-Each part of `HybridRetriever.retrieve` is timed where it is called: the query embedded,
+Each part of `HybridSearch.retrieve` is timed where it is called: the query embedded,
 the vector search, the keyword search (on its own thread, beside the first two), the
 fusion, the chunks' lookup, the copies' lookup, the copy handling (`cite_most_specific`)
 and the merge. Every question is new to the process (no remembered vector), as in

@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from index import failpoints
 from index.catalog import Catalogs, StoredChunk
@@ -34,6 +33,7 @@ from index.errors import (
     VectorStoreError,
     VectorStoreUnavailable,
 )
+from index.vectors.exact import ExactBackend
 from index.vectors.store import VectorBackend, VectorStore, connect
 
 # Ids read back from the store on every writer open: with the counts, a cheap check that
@@ -43,6 +43,14 @@ SAMPLE = 64
 # best similarity: identical chunk texts (one file under two paths) share a vector. When
 # more than this many share it, the k nearest being copies of it is enough.
 OWN_VECTOR_K = 8
+
+
+def tqdm(*args, **kwargs):
+    """tqdm's progress bar, imported when a writer first shows one: ~29 ms of every process
+    that reads the index (a cold `rag ask`, `python -X importtime`)."""
+    from tqdm import tqdm as progress_bar
+
+    return progress_bar(*args, **kwargs)
 
 
 @dataclass
@@ -529,13 +537,26 @@ def current_generation(config: IndexConfig) -> str | None:
     return open_catalogs(config).live()
 
 
-def open_index(config: IndexConfig) -> Index:
-    """Open the live index for reading."""
+def open_index(config: IndexConfig, exact_below: int = 0) -> Index:
+    """Open the live index for reading. A process that only asks questions may give
+    `exact_below`: a local index (SQLite catalog, embedded Chroma) of fewer chunks is then
+    searched exactly over the catalog's vectors, without Chroma (index/vectors/exact.py)."""
     catalogs = open_catalogs(config)
     generation = catalogs.live()
     if generation is None:
         raise NoIndexError(f"no index {catalogs.where}: run `rag ingest` first")
-    return Index(catalogs, generation, connect(config), readonly=True)
+    return Index(catalogs, generation, _reading_backend(config, catalogs, generation, exact_below), readonly=True)
+
+
+def _reading_backend(config: IndexConfig, catalogs: Catalogs, generation: str, exact_below: int) -> VectorBackend:
+    """Chroma, or exact search when the index is local and has fewer than `exact_below`
+    chunks (measured only on SQLite: a server or PostgreSQL keeps its store)."""
+    if exact_below and not (config.chroma_host or config.database_url):
+        catalog = catalogs.open(generation, readonly=True)
+        if catalog.chunk_count() < exact_below:
+            return ExactBackend(catalog)
+        catalog.close()
+    return connect(config)
 
 
 def check_index(config: IndexConfig, *, repair: bool = False, progress: bool = False) -> CheckReport:

@@ -13,7 +13,6 @@ import click
 
 from index import check_index
 from index.collections import Grants, check_name, live_collection_sizes
-from index import ingest as run_ingest
 from index.formats import SECTION_SEPARATOR
 from rag.answer import TextDelta, place
 from rag.errors import RagError
@@ -77,6 +76,8 @@ def ingest(paths: tuple[str, ...], rebuild: bool, as_json: bool, include: tuple[
     Vendored, build and cache folders, search indexes, minified and lock files, assets,
     hidden files and what .gitignore or .ragignore files name are skipped; a file or folder
     named here is always read. GLOBs follow .gitignore rules, relative to each path given."""
+    from index.ingestion import ingest as run_ingest  # here: `rag ask` never needs it (index/__init__.py)
+
     try:
         report = run_ingest(list(paths) or ["seeds"], Settings.from_env().index_config, rebuild=rebuild,
                             progress=not as_json, include=include, exclude=exclude, collection=collection)

@@ -18,7 +18,6 @@ import weakref
 from pathlib import Path
 
 import cachetools
-import httpx
 
 from rag.errors import ModelError
 
@@ -136,6 +135,8 @@ class LocalServer:
         self.root = self.server.listening_address
         self.base_url = f"{self.root}/v1"
         self.turn = threading.Lock()  # held from prepare() until the request is queued
+        import httpx  # here, not at the top: ~55 ms of an extractive `rag ask` (-X importtime)
+
         self._control = httpx.Client(timeout=600)
         self._heads = _SavedHeads(self.slot_dir, _MAX_HEADS)
         self._holding: str | None = None  # _prompt_key of the prompt the slot holds, if known
@@ -236,40 +237,6 @@ class _SavedHeads(cachetools.LRUCache):
         return name, value
 
 
-class PinnedHeadTransport(httpx.BaseTransport):
-    """httpx transport to a LocalServer: each chat request starts from its pinned head, or
-    continues the earlier request it names (LocalServer.prepare).
-
-    The lock is released once the response headers arrive: the request is then queued in
-    the server's only slot, so the next request's restore runs after it has finished."""
-
-    def __init__(self, server: LocalServer):
-        self.server = server
-        self.inner = httpx.HTTPTransport()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method != "POST" or not request.url.path.endswith("/chat/completions"):
-            return self.inner.handle_request(request)
-        body = json.loads(request.read() or b"{}")
-        with self.server.turn:
-            sent = self.server.prepare(body)
-            if sent != body:
-                headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"content-length"]
-                request = httpx.Request(request.method, request.url, headers=headers,
-                                        content=json.dumps(sent).encode(), extensions=request.extensions)
-            try:
-                response = self.inner.handle_request(request)
-            except BaseException:
-                self.server._holding = None  # whatever the slot holds now, it is not known
-                raise
-            if response.status_code != 200:
-                self.server._holding = None
-            return response
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 _servers: dict[Path, LocalServer] = {}
 _servers_lock = threading.Lock()
 
@@ -284,7 +251,10 @@ def local_server(model: Path) -> LocalServer:
 
 @functools.lru_cache(maxsize=8)
 def chat_model(base_url: str, model: str, api_key: str, max_tokens: int):
+    import httpx
     from langchain_openai import ChatOpenAI
+
+    from rag.llm_transport import PinnedHeadTransport
 
     # Our own llama.cpp server: requests go through PinnedHeadTransport, so that a question
     # gets the same reply whatever was asked before it (see LocalServer).

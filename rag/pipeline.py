@@ -7,16 +7,22 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from index import Index, IngestReport, ingest, open_index, remove
+from index import Index, open_index
 from index.catalog import DEFAULT_COLLECTION
 from index.vectors.embedder import load_embedder
+from index.vectors.exact import ExactBackend
 from rag.answer import Answer, Draft, TextDelta
 from rag.answerers import Answerer, Answerers
 from rag.errors import NoIndexError, QuestionError
 from rag.model_queue import Turn, Waiting
-from rag.retrieval import HybridRetriever
+from rag.retrieval import HybridSearch
 from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from index import IngestReport
+    from rag.langchain_retriever import HybridRetriever
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -46,17 +52,25 @@ class Pipeline:
 
     @property
     def index(self) -> Index:
-        """The live index, reopened when a rebuild has switched generations and caught up
-        with every write committed since it was last asked. Locked: the web chat asks from
-        several threads, and opening a Chroma client is not thread-safe."""
+        """The live index, reopened when a rebuild has switched generations (or it outgrew
+        exact search) and caught up with every write committed since it was last asked.
+        Locked: the web chat asks from several threads, and opening a Chroma client is not
+        thread-safe."""
         config = self.settings.index_config
         with self._index_lock:
-            if self._index is None or self._index.generation != self._index.catalogs.live():
-                index = open_index(config)
+            if (self._index is None or self._index.generation != self._index.catalogs.live()
+                    or self._outgrew_exact_search()):
+                index = open_index(config, self.settings.exact_search_below)
                 index.check_model(self.embedder)
                 self._index = index
             self._index.catch_up()
             return self._index
+
+    def _outgrew_exact_search(self) -> bool:
+        """Whether the index is searched exactly but now holds too many chunks for it (a web
+        chat's uploads): Chroma takes over (one count a question, microseconds below 10k)."""
+        return (isinstance(self._index.backend, ExactBackend)
+                and self._index.catalog.chunk_count() >= self.settings.exact_search_below)
 
     def _stored_sentence_vectors(self, spans: list[tuple[str, int, int]]) -> dict:
         """The index's sentence vectors inside these spans; none before anything is indexed
@@ -77,13 +91,25 @@ class Pipeline:
     def ingest(self, paths: list[str], collection: str = DEFAULT_COLLECTION) -> IngestReport:
         """Index these files and folders into a collection (see index.ingest); the next
         question sees them."""
+        from index.ingestion import ingest  # here: a question never needs it (index/__init__.py)
+
         return ingest(paths, self.settings.index_config, collection=collection)
 
     def remove(self, sources: list[str]) -> list[str]:
         """Take documents out of the index; returns those that were indexed."""
+        from index.ingestion import remove
+
         return remove(sources, self.settings.index_config)
 
+    def search(self, k: int | None = None, collections: list[str] | None = None) -> HybridSearch:
+        """The hybrid search questions are answered from."""
+        return HybridSearch(self.index, self.embedder, k or self.settings.k, collections=collections)
+
     def retriever(self, k: int | None = None, collections: list[str] | None = None) -> HybridRetriever:
+        """The same search as a LangChain retriever, for chains (LangChain is imported here,
+        not on the question path: ~0.32 s of a cold `rag ask`)."""
+        from rag.langchain_retriever import HybridRetriever
+
         return HybridRetriever(index=self.index, embedder=self.embedder, k=k or self.settings.k,
                                collections=collections)
 
@@ -117,7 +143,7 @@ class Pipeline:
                 turn: Turn | None = None) -> Iterator[TextDelta | Answer]:
         """ask_stream's work once the answerer may run; `turn`: its turn at the model."""
         standalone = chosen.condense(question, history) if history else question
-        passages, index_problem = self.retriever(k, collections).retrieve(standalone, k)
+        passages, index_problem = self.search(k, collections).retrieve(standalone, k)
         retrieved = time.perf_counter()
         draft = None
         for event in chosen.stream(standalone, passages):

@@ -34,10 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file
 from tokenizers import Tokenizer
 
-from index.vectors.numpy_bert import BertFolder, NumpyBert, dense_in_out
+from index.vectors.numpy_bert import BertFolder, NumpyBert, dense_in_out, mapped_safetensors
 from rag.errors import ModelError
 
 WEIGHTS = Path(__file__).parent / "data" / "reader" / "reader.safetensors"
@@ -84,7 +83,7 @@ class Reader:
         """The shipped weights laid over the packaged base model."""
         base = Path(base or base_folder())
         folder = BertFolder(base)
-        trained = dense_in_out(load_file(str(existing(weights))))
+        trained = dense_in_out(mapped_safetensors(existing(weights)))
         unknown = set(trained) - set(folder.weights) - set(HEADS)
         if unknown or not set(HEADS) <= set(trained):
             raise ModelError(f"{weights} is not the reader's weights: it has "

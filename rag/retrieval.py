@@ -1,4 +1,10 @@
-"""Hybrid retrieval: dense (Chroma) and keyword (FTS5 BM25) fused by reciprocal rank."""
+"""Hybrid retrieval: dense (Chroma) and keyword (FTS5 BM25) fused by reciprocal rank.
+
+No LangChain here: a question process searches through `HybridSearch` directly, and
+importing `langchain_core.retrievers` costs ~0.32 s of a cold `rag ask` (runnables, tracers,
+langsmith; `python -X importtime`). LangChain's `BaseRetriever` wraps it in
+rag/langchain_retriever.py, for users and chains.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,11 @@ from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-
 from index.formats import spanning_location
 from rag.answer import Passage
 
+# Passages returned per question unless asked otherwise.
+DEFAULT_K = 5
 _WORDS = re.compile(r"\w+")
 # Chunks whose word sets have a Jaccard index of at least this are near-duplicates.
 NEAR_DUPLICATE = 0.9
@@ -42,7 +46,8 @@ def reciprocal_rank_fusion(
     return sorted(scores.items(), key=lambda pair: pair[1], reverse=True)
 
 
-class HybridRetriever(BaseRetriever):
+@dataclass
+class HybridSearch:
     """Top-k passages for a query; overlapping chunks of one document come back merged.
 
     Dense retrieval leads (keyword_weight < 1): plain BM25 is weaker on paraphrased
@@ -51,7 +56,7 @@ class HybridRetriever(BaseRetriever):
 
     index: Any
     embedder: Any
-    k: int = 5
+    k: int = DEFAULT_K
     fetch_k: int = 30
     max_fetch: int = 480  # fetch_k times 4, twice: copies crowding the first fetch
     keyword_weight: float = 0.25
@@ -59,12 +64,6 @@ class HybridRetriever(BaseRetriever):
     # The document collections the asker may read (rag/access.py); None: all. Both searches,
     # the copies cited instead of a ranked chunk and the chunks' lookup are filtered by it.
     collections: list[str] | None = None
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun | None = None, k: int | None = None
-    ) -> list[Document]:
-        """LangChain's entry point; `invoke(query, k=3)` overrides the retriever's k for one call."""
-        return [_to_document(p) for p in self.passages(query, k)]
 
     def passages(self, query: str, k: int | None = None) -> list[Passage]:
         return self.retrieve(query, k)[0]
@@ -214,8 +213,3 @@ def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
         return False  # the Jaccard index is at most the ratio of the sizes
     shared = len(a & b)
     return shared >= NEAR_DUPLICATE * (len(a) + len(b) - shared)
-
-
-def _to_document(passage: Passage) -> Document:
-    metadata = {key: value for key, value in vars(passage).items() if key != "text"}
-    return Document(page_content=passage.text, metadata=metadata)

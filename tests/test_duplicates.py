@@ -81,9 +81,9 @@ def healthy(home: Path) -> bool:
 
 
 def passages(home: Path, question: str, k: int = 5, fetch_k: int = 30):
-    retriever = Pipeline(Settings(home=home, answerer="extractive")).retriever(k)
-    retriever.fetch_k = fetch_k
-    found, problem = retriever.retrieve(question)
+    search = Pipeline(Settings(home=home, answerer="extractive")).search(k)
+    search.fetch_k = fetch_k
+    found, problem = search.retrieve(question)
     assert problem is None
     return found
 

@@ -117,21 +117,41 @@ def test_other_models_fall_back_to_sentence_transformers(cls_pooled_model):
     assert float(cached[0] @ mean_pooled) < 0.99
 
 
-@pytest.mark.slow  # a fresh interpreter answering a question
-def test_a_question_process_never_imports_torch(seed_home):
-    """A cold `ask` embeds the question and reads the passages (rag/reader.py) on numpy, and
-    reads the sentences' stored vectors: it pays for neither sentence-transformers nor
-    transformers (~5 s), nor torch (2.0 s)."""
+@pytest.fixture(scope="module")
+def question_process_modules(seed_home) -> set[str]:
+    """The top-level packages a fresh interpreter imported to answer one extractive question."""
     script = (
         "import sys\n"
         "from pathlib import Path\n"
         "from rag import Pipeline, Settings\n"
         f"answer = Pipeline(Settings(home=Path({str(seed_home)!r}), answerer='extractive')).ask('Who founded DeepSeek?')\n"
         "assert 'Liang Wenfeng' in answer.answer, answer.answer\n"
-        "print(sorted(m for m in ('sentence_transformers', 'transformers', 'torch') if m in sys.modules))\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    return set(out.stdout.split())
+
+
+@pytest.mark.slow  # a fresh interpreter answering a question
+def test_a_question_process_never_imports_torch(question_process_modules):
+    """A cold `ask` embeds the question and reads the passages (rag/reader.py) on numpy, and
+    reads the sentences' stored vectors: it pays for neither sentence-transformers nor
+    transformers (~5 s), nor torch (2.0 s)."""
+    assert question_process_modules & {"sentence_transformers", "transformers", "torch"} == set()
+
+
+@pytest.mark.slow  # a fresh interpreter answering a question
+def test_a_question_process_never_imports_langchain(question_process_modules):
+    """The extractive answer searches through `HybridSearch`, not LangChain's retriever, and
+    calls no chat model: LangChain's imports (~0.4 s, langsmith's most) stay out of it."""
+    assert question_process_modules & {"langchain_core", "langsmith"} == set()
+
+
+@pytest.mark.slow  # a fresh interpreter answering a question
+def test_a_question_process_on_a_small_index_never_imports_chromadb(question_process_modules):
+    """A small index is searched exactly over the catalog's vectors (index/vectors/exact.py):
+    chromadb's import and client (~0.5 s) stay out of the question."""
+    assert "chromadb" not in question_process_modules
 
 
 @pytest.mark.slow  # a fresh interpreter indexing a file

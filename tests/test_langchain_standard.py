@@ -6,7 +6,7 @@ from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from index import IndexConfig, ingest
 from rag import Pipeline, Settings
-from rag.retrieval import HybridRetriever
+from rag.langchain_retriever import HybridRetriever
 
 # Six short documents on one subject: more passages than the largest k the tests ask for
 # (the seed article alone merges into two passages, so it cannot show k=3 being honoured).

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import json
+import math
+import mmap
 from pathlib import Path
 
 import numpy as np
@@ -58,10 +60,32 @@ def _read_folder(folder: Path) -> tuple[dict, Tokenizer, dict[str, np.ndarray]]:
     stored (in, out) row-major: a question's numpy pass took 10 ms instead of 14 multiplying
     by the (out, in) ones transposed on the fly; torch takes them back as transposed views."""
     config = supported_config(folder)
-    weights = load_file(str(folder / "model.safetensors"))
+    weights = mapped_safetensors(folder / "model.safetensors")
     if "embeddings.word_embeddings.weight" not in weights:
         raise UnsupportedModel(f"{folder}: weight names are not BertModel's")
     return config, model_tokenizer(folder, config), dense_in_out(weights)
+
+
+# safetensors' dtype names that numpy has; a file holding another (BF16) is read by load_file.
+SAFETENSORS_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64,
+                      "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
+
+
+def mapped_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """A .safetensors file's tensors as arrays over a copy-on-write memory map of it: only the
+    pages a process uses are read, and none is copied (the word embeddings, half of the
+    packaged model, are read a row per token). A cold `rag ask` read the packaged model and
+    the reader in ~0.10 s less wall time (~0.07 s CPU) than with `load_file`'s copies."""
+    with open(path, "rb") as file:
+        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_COPY)
+    size = int.from_bytes(mapped[:8], "little")
+    header = json.loads(mapped[8 : 8 + size])
+    header.pop("__metadata__", None)
+    if any(t["dtype"] not in SAFETENSORS_DTYPES for t in header.values()):
+        return load_file(str(path))
+    return {name: np.frombuffer(mapped, SAFETENSORS_DTYPES[t["dtype"]], count=math.prod(t["shape"]),
+                                offset=8 + size + t["data_offsets"][0]).reshape(t["shape"])
+            for name, t in header.items()}
 
 
 def dense_in_out(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -97,9 +121,14 @@ class NumpyBert:
             p = f"encoder.layer.{layer}."
             q, k, v = (self.dense(x, f"{p}attention.self.{name}").reshape(len(ids), self.heads, -1).transpose(1, 0, 2)
                        for name in ("query", "key", "value"))
-            scores = q @ k.transpose(0, 2, 1) / np.sqrt(q.shape[-1], dtype=np.float32)
-            scores = np.exp(scores - scores.max(-1, keepdims=True))
-            context = (scores / scores.sum(-1, keepdims=True)) @ v
+            # In place: the same values as new arrays, with ~10% less of the reader's time
+            # (scores and GELU are its largest element-wise passes).
+            scores = q @ k.transpose(0, 2, 1)
+            scores /= np.sqrt(q.shape[-1], dtype=np.float32)
+            scores -= scores.max(-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(-1, keepdims=True)
+            context = scores @ v
             context = context.transpose(1, 0, 2).reshape(len(ids), -1)
             x = self.norm(x + self.dense(context, p + "attention.output.dense"), p + "attention.output.LayerNorm")
             hidden = _gelu(self.dense(x, p + "intermediate.dense"))
@@ -135,11 +164,27 @@ class NumpyBertEncoder(BertFolder):
 
 def _gelu(x: np.ndarray) -> np.ndarray:
     """Exact (erf) GELU, as BERT's "gelu"."""
-    z = np.abs(x) / np.float32(np.sqrt(2))
-    t = 1 / (1 + _ERF_P * z)
-    polynomial = t * (_ERF_A[4] + t * (_ERF_A[3] + t * (_ERF_A[2] + t * (_ERF_A[1] + t * _ERF_A[0]))))
-    erf = np.sign(x) * (1 - polynomial * np.exp(-z * z))
-    return (0.5 * x * (1 + erf)).astype(np.float32, copy=False)
+    # In place, in the order of t * (a4 + t * (a3 + ... t * a0)) and sign(x) * (1 - p * exp(-z²)):
+    # the same values, ~25% faster (1.45 -> 1.09 ms for 256 x 1536).
+    z = np.abs(x)
+    z /= np.float32(np.sqrt(2))
+    t = _ERF_P * z
+    t += 1
+    np.divide(1, t, out=t)
+    erf = t * _ERF_A[0]
+    for a in _ERF_A[1:]:
+        erf += a
+        erf *= t
+    z *= z
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    erf *= z
+    np.subtract(1, erf, out=erf)
+    erf *= np.sign(x)
+    erf += 1
+    gelu = 0.5 * x
+    gelu *= erf
+    return gelu.astype(np.float32, copy=False)
 
 
 def supported_config(folder: Path) -> dict:

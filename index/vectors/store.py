@@ -2,8 +2,10 @@
 
 The catalog holds every chunk's vector; a `VectorStore` is one collection of them keyed by
 the catalog's vector ids (integers, never reused), and a `VectorBackend` opens, lists and
-refreshes collections. Chroma (embedded on disk, or a server) is the one backend today;
-another is one new module implementing these two protocols.
+refreshes collections. Chroma (embedded on disk, or a server) is the backend every index is
+written to; index/vectors/exact.py reads a small local index's vectors from the catalog
+instead, for questions (no chromadb import). Another is one new module implementing these
+two protocols.
 
 chromadb is imported inside the functions that use it: importing it costs ~0.9 s (measured
 with `python -X importtime`), which what never opens a vector store (`rag --help`, `rag eval
