@@ -24,10 +24,11 @@ from index.errors import IndexBusyError
 # had a page to itself.
 PAGE_SIZE = 16384
 REINDEX_BATCH = 50  # documents whose text is held at once while the keyword index is rebuilt
-# The rarest words' rows scored to learn a score the top k must reach: at 100k chunks, the
-# fewest words holding 1,000 rows left out more matches than those holding 120 or 3,000
-# (keyword p95 29 ms against 31 and 32, in one run on a loaded machine).
-RARE_ROWS = 1000
+# The rarest words' rows scored to learn a score the top k must reach. At 100k chunks, the
+# fewest words holding 500 rows gave keyword search's best mean and p95 (the bench's 100
+# questions, one interleaved run: mean 10.6 ms, p95 21.6; 250 rows: 10.9, 25.1; 1,000:
+# 11.7, 22.8; scoring every match: 19.0, 40.6).
+RARE_ROWS = 500
 # The keyword index keeps no copy of the text (schema 7): its content is the view
 # `chunk_texts`, each chunk a slice of its document's text, which the catalog gives FTS5
 # itself when it indexes or deletes (FTS5's own reads of the view, by its 'rebuild',
