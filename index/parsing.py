@@ -14,6 +14,15 @@ the worker to import the main module: bench/run.py's torch and rag), then the fi
 waited on word counts of two pages of links refused anyway (1.75 s, index/formats/html.py).
 After: 3.3 s at the same load: the index opened 0.9 (Chroma's import), files read and
 chunked here 1.3, input keys 0.4, two commits 0.55.
+Then, near idle (load ~2, interleaved with the code before, 4 runs each): outside
+embedding (~9.2 s) the ingest spends ~1.5 s: Chroma's import and client 0.37, files read
+and chunked here 0.70 (two pages of links refused anyway, contents.html 2.5 MB and
+genindex-all.html 1.7 MB, ~0.4 of it), input keys 0.15, two commits 0.19 (Chroma's adds
+0.11 of it). Tried and left out: tokenizing each chunk once for its key and its embedding
+moved it within the noise (1.54 -> 1.51 s median, with the token counts without offsets
+that were kept); opening Chroma in a thread while files were read did not pay (load 3-6):
+the reading, sharing the GIL and both cores with the import, took 1.45 s against 0.84,
+and the time outside embedding was 2.55 s against 1.81.
 """
 
 from __future__ import annotations
