@@ -5,8 +5,6 @@ What other packages use: `IndexConfig` says where an index is; `ingest`/`remove`
 document_text); `check_index` verifies and repairs it.
 """
 
-import importlib
-
 from index.catalog import STOPWORDS
 from index.config import IndexConfig
 from index.errors import (
@@ -22,17 +20,13 @@ from index.errors import (
     VectorStoreUnavailable,
 )
 from index.formats import SUPPORTED_SUFFIXES, Document, load
+from index.lazy import lazy_attributes
 from index.store import CheckReport, Index, check_index, current_generation, open_index
 
 # Ingestion loads on first use: its imports (file discovery, parsing, tqdm; ~0.06-0.1 s with
 # `python -X importtime`) are not needed by a process that only asks questions.
-_LAZY = {"IngestReport": "index.ingestion", "ingest": "index.ingestion", "remove": "index.ingestion"}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'index' has no attribute {name!r}")
+__getattr__ = lazy_attributes(
+    __name__, {"IngestReport": "index.ingestion", "ingest": "index.ingestion", "remove": "index.ingestion"})
 
 
 __all__ = [
