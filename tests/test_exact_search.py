@@ -42,7 +42,6 @@ def test_exact_search_keeps_to_the_collections_asked(both, embedder):
     assert exact.vectors.query(vector, 10, ["default"]) == exact.vectors.query(vector, 10)
 
 
-
 def test_a_pipeline_moves_to_chroma_once_its_index_outgrows_exact_search(tmp_path):
     from index import ingest
     from rag import Pipeline, Settings
