@@ -97,7 +97,7 @@ def pond_catalog(path: Path) -> SqliteCatalog:
 def test_keyword_search_scores_only_what_can_reach_the_top_k_and_returns_fts5s_own(
         tmp_path, monkeypatch, question, k, clauses, left_out, collections):
     """The same chunks and scores as FTS5 ranking every match, whether rows are left out
-    unscored or not; the rarest words are those of 2 rows here, not of 1,000."""
+    unscored or not; the rarest words are those of 2 rows here, not RARE_ROWS (500)."""
     monkeypatch.setattr(sqlite_catalog, "RARE_ROWS", 2)
     monkeypatch.setattr(maxscore, "MAX_CLAUSES", clauses)
     catalog = pond_catalog(tmp_path / "pond.sqlite")
