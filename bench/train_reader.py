@@ -22,6 +22,7 @@ import argparse
 import hashlib
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -243,7 +244,7 @@ Seed {args.seed}; {args.epochs} epoch(s); batch {BATCH}; AdamW lr {LEARNING_RATE
 dropout 0.1; embeddings frozen; top {args.layers} of 6 encoder layers trained; 2 torch threads.
 Mean loss per epoch: {', '.join(f'{loss:.3f}' for loss in losses)}.
 Training took {train_seconds / 60:.1f} min, the whole run with measurement {total_seconds / 60:.1f} min
-(2 shared cores, niced; other jobs were running).
+(2 cores, niced; load average over the last 15 minutes at the end: {os.getloadavg()[2]:.1f}).
 
 Command: `{command}`
 
@@ -260,7 +261,7 @@ Each question read with its gold passage. Inference windows: 256 tokens, stride 
 - ClapNQ: 600 questions (300 unanswerable) of ClapNQ dev, each with its own passage: a
   different source (Natural Questions), the honest check.
 - Warm latency of one question over 5 SQuAD paragraphs: p50 {latency['p50_ms']:.0f} ms,
-  p90 {latency['p90_ms']:.0f} ms (numpy, 1 BLAS thread, shared machine).
+  p90 {latency['p90_ms']:.0f} ms (numpy, 1 BLAS thread).
 """
 
 
