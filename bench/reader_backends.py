@@ -1,7 +1,9 @@
 """The reader's warm time per question (5 SQuAD paragraphs, bench/reader_eval.py's
 `warm_latency_ms`) on numpy, one window at a time unpadded, with 1 and 2 BLAS threads,
-against the torch network reading the windows in one padded batch. Run the variants in one
-process, interleaved in rounds, so that the load of a shared machine falls on each alike.
+against the torch network reading the windows in one padded batch, with 1 and 2 threads, in
+float32 and under bf16 autocast (the CPU's own bf16 when it has it: `avx512_bf16` here). Run
+the variants in one process, interleaved in rounds, so that the load of a shared machine
+falls on each alike.
 
     nice -n 10 python bench/reader_backends.py [--rounds 3]
 """
@@ -29,7 +31,9 @@ def main() -> None:
     variants = {
         "numpy, 1 BLAS thread": lambda: _limited(numpy_reader, 1),
         "numpy, 2 BLAS threads": lambda: _limited(numpy_reader, 2),
-        f"torch, {torch.get_num_threads()} threads, padded batch": lambda: warm_latency_ms(torch_reader, EVAL),
+        **{f"torch, {threads} thread(s), {precision}, padded batch":
+           (lambda threads=threads, precision=precision: _on_torch(torch_reader, threads, precision))
+           for threads in (1, 2) for precision in ("float32", "bf16")},
     }
     figures = {name: [] for name in variants}
     for _ in range(args.rounds):
@@ -38,6 +42,12 @@ def main() -> None:
     print(json.dumps({"load_average": os.getloadavg(),
                       "p50_ms_median_of_rounds": {n: round(statistics.median(f), 1) for n, f in figures.items()},
                       "p50_ms_rounds": {n: [round(x, 1) for x in f] for n, f in figures.items()}}, indent=2))
+
+
+def _on_torch(reader: TorchReader, threads: int, precision: str) -> dict:
+    torch.set_num_threads(threads)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        return warm_latency_ms(reader, EVAL)
 
 
 def _limited(reader: Reader, threads: int) -> dict:

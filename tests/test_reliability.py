@@ -171,12 +171,7 @@ def best_evidence(answer) -> str:
     return answer.checks.get("low_confidence", {}).get("withheld", "")
 
 
-@pytest.mark.parametrize("question", [
-    pytest.param("¿Quién fundó DeepSeek?", id="es", marks=pytest.mark.xfail(
-        strict=True, reason="the reader is trained on English only (SQuAD 2.0): its span for the Spanish "
-        "question lies in another sentence, which leads")),
-    pytest.param("DeepSeek是谁创立的？", id="zh"),
-])
+@FOREIGN
 def test_a_question_in_another_language_finds_the_sentence_that_answers_it(seed_pipeline, question):
     """The article is 4 chunks, merged into passages covering all of it, so which passage
     ranks first says little: what counts is the sentence the answerer puts first."""
@@ -185,7 +180,7 @@ def test_a_question_in_another_language_finds_the_sentence_that_answers_it(seed_
 
 @FOREIGN
 @pytest.mark.xfail(strict=True, reason="known gap: the English-calibrated confidence refuses these "
-                   "(es 0.28, zh 0.03; threshold 0.33) although the sentence found answers them")
+                   "(es 0.04, zh 0.01; threshold 0.23) although the sentence found answers them")
 def test_a_question_in_another_language_is_answered_not_refused(seed_pipeline, question):
     answer = seed_pipeline.ask(question)
     assert not answer.refused and answer.citations[0].quote.startswith(FOUNDER)
