@@ -38,6 +38,7 @@ class TorchReader(Reader):
     def window_logits(self, windows: list) -> list[WindowLogits]:
         with torch.inference_mode():
             answer, start, end = self.net(*batch_tensors(windows))
+        start, end = start.float(), end.float()  # under bf16 autocast they are bf16, which numpy lacks
         return [WindowLogits(float(answer[n]), start[n, : len(w.ids)].numpy(), end[n, : len(w.ids)].numpy())
                 for n, w in enumerate(windows)]
 
