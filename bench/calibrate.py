@@ -32,6 +32,7 @@ from rag.answerers.confidence import MODELS, ConfidenceModel
 from rag.answerers.extractive import EVIDENCE_SIGNALS
 from rag.eval import eval_pipeline, read_gold, sample
 from rag.eval.scoring import answer_scores, is_correct
+from rag.reader import WEIGHTS, file_sha256
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,9 +48,12 @@ SIGNALS = {"evidence": EVIDENCE_SIGNALS, "verified": (*EVIDENCE_SIGNALS, "verifi
 
 def collect(name: str, home: Path, verify: bool) -> list[dict]:
     """Per question: answerability, whether the extractive answer is correct, and the
-    signals; read back from home/eval/signals when already measured. The questions are
-    asked of the set's eval index, the one `rag eval` asks with RAG_HOME=home."""
-    out = home / "eval" / "signals" / f"{name}{'-verified' if verify else ''}.jsonl"
+    signals; read back from home/eval/signals when already measured with this reader. The
+    questions are asked of the set's eval index, the one `rag eval` asks with RAG_HOME=home."""
+    # Keyed by the reader's weights too: its probability is a signal, so a retrained reader
+    # measures every question again rather than reading the last reader's signals.
+    reader = file_sha256(WEIGHTS)[:12]
+    out = home / "eval" / "signals" / f"{name}{'-verified' if verify else ''}-reader-{reader}.jsonl"
     if out.exists():
         return [json.loads(line) for line in out.read_text().splitlines()]
     gold = read_gold(DEV[name])
