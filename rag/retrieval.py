@@ -103,8 +103,9 @@ class HybridSearch:
         weights = [1.0, self.keyword_weight] if problem is None else [0.0, 1.0 + self.keyword_weight]
         fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in keyword]], weights, self.rrf_k)
         # The catalog decides what exists, and what the asker may read: vectors of chunks it
-        # no longer holds, or holds in another collection, are dropped.
-        self._look_up([i for i, _ in fused if i not in known], known)
+        # no longer holds, or holds in another collection, are dropped. The dense side's were
+        # looked up above; those it did not find are not asked for again.
+        self._look_up([i for i, _ in keyword if i not in known], known)
         ranked = [(known[i], score) for i, score in fused if i in known]
         return ranked, problem, len(dense) < fetch and len(keyword) < fetch
 
