@@ -111,6 +111,12 @@ def test_headings_are_told_from_sentences_list_items_rows_and_code():
     assert headings == ["5.1.", "More on Lists", "## Install"]
 
 
+def test_a_tables_first_row_is_its_heading_and_the_others_are_rows():
+    text = "It converts:\n\nPython | JSON\n\ndict | object\n\nNone | null\n\nA lone | row | here\n\nThe end."
+    headings = [text[s:e] for s, e in sentence_spans(text) if is_heading(text, s, e)]
+    assert headings == ["Python | JSON"]
+
+
 def test_the_sentence_holding_the_readers_span_leads(embedder, reader):
     """Evidence alone ranks the sentence that shares the question's words first; the
     reader's span is in the one that answers."""

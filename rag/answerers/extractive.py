@@ -361,7 +361,9 @@ def split_sentences(passages: list[Passage]) -> list[Sentence]:
 # .txt file has none): a Markdown "## " line, or a short line standing alone between blank
 # lines that starts with a letter or digit and holds no sentence end ("5.1. More on Lists"
 # may be numbered). List items ("- "), table rows (" | ") and code ("$ cargo new") stand
-# alone too but are not headings.
+# alone too but are not headings, except a table's first row when the next has as many
+# cells: it names the columns. Asked how to read a JSON file into a Python object, the
+# conversion table's "Python | JSON" was the answer.
 MAX_HEADING_WORDS = 12
 _MARKDOWN_HEADING = re.compile(r"#{1,6}[ \t]")
 _SECTION_NUMBER = re.compile(r"(?:\d+\.)*\d+\.?[ \t]+")
@@ -382,9 +384,17 @@ def is_heading(text: str, start: int, end: int) -> bool:
         return False
     if _MARKDOWN_HEADING.match(line):
         return True
+    if " | " in line:
+        return _heads_a_table(text, first, last, line)
     words = _SECTION_NUMBER.sub("", line, count=1)
-    return (line[0].isalnum() and " | " not in line and not _SENTENCE_END.search(words)
-            and len(line.split()) <= MAX_HEADING_WORDS)
+    return line[0].isalnum() and not _SENTENCE_END.search(words) and len(line.split()) <= MAX_HEADING_WORDS
+
+
+def _heads_a_table(text: str, first: int, last: int, row: str) -> bool:
+    """Whether the table row text[first:last] is its table's first, with a row of as many cells next."""
+    before = text[:first].rstrip().rpartition("\n")[2]
+    after = text[last:].lstrip().partition("\n")[0]
+    return " | " not in before and after.count(" | ") == row.count(" | ")
 
 
 def _idf(terms: list[str], sentences: list[Sentence]) -> dict[str, float]:
