@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         None, ge=0, le=1, description="Refuse below this confidence; unset = the calibrated threshold"
     )
     max_question_chars: int = Field(4000, ge=1)
+    # A question's reading took 110 ms on torch in bf16 against 285 on numpy (2 idle cores),
+    # and importing torch 2 s: a one-question `rag ask` would pay more than it saved.
+    reader_backend: Literal["auto", "numpy", "torch"] = Field(
+        "auto", description="What runs the reader model: numpy, or torch (bf16 where the CPU has it; "
+                            "2 s more to start, each question faster); auto: torch in the web chat, else numpy",
+    )
 
     # Language models
     llm_model: Path | None = Field(None, description="GGUF file for `local`; default: the packaged one")
@@ -100,6 +106,13 @@ class Settings(BaseSettings):
             variable = name if name.startswith("RAG_") else f"RAG_{name.upper()}"
             about = f" ({field.description})" if field and field.description else ""
             raise SettingsError(f"invalid {variable}: {error['msg']}{about}") from None
+
+    def serving(self) -> Settings:
+        """These settings for a process that answers many questions (the web chat): `auto`
+        runs the reader on torch there."""
+        if self.reader_backend != "auto":
+            return self
+        return self.model_copy(update={"reader_backend": "torch"})
 
     @property
     def index_config(self) -> IndexConfig:

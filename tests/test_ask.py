@@ -118,3 +118,17 @@ def test_module_level_ask_reads_settings_from_the_environment(seed_home, monkeyp
     answer = ask("Who founded DeepSeek?", k=2)
     assert "Liang Wenfeng" in answer.answer
     assert len(answer.passages) <= 2
+
+
+def test_the_reader_on_torch_gives_the_numpy_answer(seed_pipeline, seed_home):
+    """RAG_READER_BACKEND=torch (the web chat's, bf16 where the CPU has it) answers as numpy does."""
+    on_torch = Pipeline(Settings(home=seed_home, answerer="extractive", reader_backend="torch"))
+    question = "Who founded DeepSeek?"
+    numpy_answer, torch_answer = seed_pipeline.ask(question), on_torch.ask(question)
+    assert (torch_answer.answer, torch_answer.short_answer) == (numpy_answer.answer, numpy_answer.short_answer)
+    assert torch_answer.confidence == pytest.approx(numpy_answer.confidence, abs=0.03)
+
+
+def test_the_web_chat_reads_on_torch_unless_told_otherwise():
+    assert Settings(reader_backend="auto").serving().reader_backend == "torch"
+    assert Settings(reader_backend="numpy").serving().reader_backend == "numpy"

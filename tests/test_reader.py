@@ -4,6 +4,9 @@ network it was trained as (rag/reader_net.py). Nothing is trained here."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from safetensors.numpy import save_file
@@ -16,6 +19,9 @@ SHIPPED_SHA256 = "a6490aec0ce7d6311799213734a32ef1d3f01cae3305c879a5235029ce98ea
 
 TOWER = ("The Eiffel Tower is a wrought-iron lattice tower in Paris, France. It was designed by the "
          "engineering company of Gustave Eiffel and completed in 1889 for the World's Fair.")
+ROOT = Path(__file__).resolve().parents[1]
+SEED_ARTICLE = ROOT / "seeds" / "deepseek-wake-up-call-market-reaction.txt"
+SEED_GOLD = [json.loads(line) for line in (ROOT / "tests" / "data" / "seed_gold.jsonl").open()]
 FILLER = "The river flooded the lower town in the spring, and the mills stood idle for weeks. "
 
 
@@ -83,3 +89,17 @@ def test_the_numpy_pass_reads_as_the_torch_network_it_was_trained_as(reader):
         on_torch = torch_reader.read(question, passages, span_floor=0.0)
         assert [(r.start, r.end) for r in on_numpy] == [(r.start, r.end) for r in on_torch]
         assert [r.probability for r in on_numpy] == pytest.approx([r.probability for r in on_torch], abs=1e-4)
+
+
+def test_bf16_reads_the_seed_questions_as_float32_does(reader):
+    """The web chat's reader (torch under bf16 autocast, rag/reader_net.py) against numpy's
+    float32, each seed question with the seed article: the same spans, and probabilities
+    within 0.03 (0.011 at most measured here, 0.010 on 500 SQuAD questions: docs/results.md)."""
+    from rag.reader_net import TorchReader
+
+    bf16 = TorchReader.load(bf16=True)
+    article = [SEED_ARTICLE.read_text()]
+    for gold in SEED_GOLD:
+        on_numpy, on_bf16 = reader.read(gold["question"], article)[0], bf16.read(gold["question"], article)[0]
+        assert (on_bf16.start, on_bf16.end) == (on_numpy.start, on_numpy.end), gold["question"]
+        assert on_bf16.probability == pytest.approx(on_numpy.probability, abs=0.03), gold["question"]

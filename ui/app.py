@@ -66,13 +66,14 @@ def build_app(settings: Settings, team: Team | None = None) -> gr.Blocks:
     button, the user's tokens and, for admins, the accounts."""
     with_accounts = team is not None and team.accounts.exist()
     reader_of = LoggedIn(team.accounts) if with_accounts else current_reader
-    chat = Chat(Pipeline(settings), reader_of, team.audit if team else None)
+    chat = Chat(Pipeline(settings.serving()), reader_of, team.audit if team else None)
     # Open the index and load the embedding model now, before requests arrive on parallel
     # threads: chromadb's first client for a folder is not thread-safe, the model loads
     # lazily, and the first question should not wait seconds for either. The panel itself
     # starts empty: what each user may see comes with the page's load event.
     chat.open_index()
     chat.pipeline.embedder.warm()
+    chat.pipeline.answerers.get("extractive")  # its reader, with torch's imports
     # The configured answerer's model loads and is tried out in the background, and questions
     # asked meanwhile are answered extractively (Chat). Measured on 2 shared cores: the first
     # `verified` answer took 12.8 s without it; after the ~9-10 s warm-up, 3.05 s (later: 3.1-3.6 s).
