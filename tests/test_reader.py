@@ -91,6 +91,30 @@ def test_the_numpy_pass_reads_as_the_torch_network_it_was_trained_as(reader):
         assert [r.probability for r in on_numpy] == pytest.approx([r.probability for r in on_torch], abs=1e-4)
 
 
+def test_reading_skips_the_padding_and_gives_the_padded_batchs_logits():
+    """Reading runs the layers on the real tokens alone (ReaderNet.forward); training runs
+    them on the padded batch. With dropout off, the two give the same logits."""
+    import torch
+
+    from rag.reader import encode_pair
+    from rag.reader_net import TorchReader, batch_tensors
+
+    torch_reader = TorchReader.load()
+    windows = [w for passage in (TOWER, FILLER * 30 + TOWER, FILLER)
+               for w in encode_pair(torch_reader.tokenizer, "Who designed the Eiffel Tower?", passage)]
+    batch = batch_tensors(windows)
+    assert not batch[2].all()  # some padding to skip
+    net = torch_reader.net
+    with torch.no_grad():
+        read = net.eval()(*batch)
+        net.dropout = 0.0
+        padded = net.train()(*batch)
+    real = batch[2]
+    assert torch.allclose(read[0], padded[0], atol=1e-5)
+    for logits, padded_logits in zip(read[1:], padded[1:]):
+        assert torch.allclose(logits[real], padded_logits[real], atol=1e-5)
+
+
 def test_bf16_reads_the_seed_questions_as_float32_does(reader):
     """The web chat's reader (torch under bf16 autocast, rag/reader_net.py) against numpy's
     float32, each seed question with the seed article: the same spans, and probabilities
