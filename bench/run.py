@@ -238,13 +238,15 @@ def disk_figures(home: Path, size: int) -> dict:
             "vector_store_mb_per_1k": round(sum(p.stat().st_size for p in chroma) * per_1k, 3)}
 
 
-def query_figures(home: Path, questions: list[str], precision: str = "auto", reader_backend: str = "auto") -> dict:
+def query_figures(home: Path, questions: list[str], precision: str = "auto", web_chat: bool = False) -> dict:
     """Latencies of questions new to the process (no vector of the question or of a
     candidate sentence remembered, even from an earlier index size), and of each asked
-    again at once (its vectors remembered). `reader_backend` "auto" is a Python `ask()`'s
-    (numpy); the web chat's is "torch" (Settings.serving)."""
-    pipeline = Pipeline(Settings(home=home, answerer="extractive", embed_precision=precision,
-                                 reader_backend=reader_backend))
+    again at once (its vectors remembered): a Python `ask()`'s (the reader on numpy), or with
+    `web_chat` the web chat's (Settings.serving, its models loaded first as ui/app.py does)."""
+    settings = Settings(home=home, answerer="extractive", embed_precision=precision)
+    pipeline = Pipeline(settings.serving() if web_chat else settings)
+    if web_chat:
+        pipeline.warm_models()
     pipeline.ask("Which questions warm up the model and open the index?")
     retrieve, answer, again = [], [], []
     for question in questions:
@@ -367,7 +369,7 @@ def cold_figures(home: Path, repeats: int = 3) -> dict:
     seed_questions = [g["question"] for g in SEED_GOLD]
     return {"ingest_s": round(median(ingest_s), 2), "ask_s": round(median(ask_s), 2),
             "warm_ask": query_figures(home / "cold-0", seed_questions)["extractive_ask"],
-            "web_chat_warm_ask": query_figures(home / "cold-0", seed_questions, reader_backend="torch")["extractive_ask"]}
+            "web_chat_warm_ask": query_figures(home / "cold-0", seed_questions, web_chat=True)["extractive_ask"]}
 
 
 def local_figures(home: Path) -> dict:
@@ -537,7 +539,7 @@ def main() -> None:
             home = folder / f"scale-{size}"
             scaled_index(home, chunks, vectors, sentences, size)
             figures = {"disk": disk_figures(home, size), **query_figures(home, questions)}
-            figures["web_chat_ask"] = query_figures(home, questions, reader_backend="torch")["extractive_ask"]
+            figures["web_chat_ask"] = query_figures(home, questions, web_chat=True)["extractive_ask"]
             figures["keyword"] = keyword_figures(home, questions)
             figures["refresh_ms"] = refresh_ms(home)
             if size == 100_000:

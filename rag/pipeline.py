@@ -50,6 +50,13 @@ class Pipeline:
         self._index = None
         self._index_lock = threading.Lock()
 
+    def warm_models(self) -> None:
+        """Load the embedding model's encoders and the extractive answerer's reader now, as a
+        process that answers many questions does before the first (the web chat): loaded, the
+        batched encoder embeds a question's leading sentences, not numpy's one thread."""
+        self.embedder.warm()
+        self.answerers.get("extractive")
+
     @property
     def index(self) -> Index:
         """The live index, reopened when a rebuild has switched generations (or it outgrew

@@ -72,8 +72,7 @@ def build_app(settings: Settings, team: Team | None = None) -> gr.Blocks:
     # lazily, and the first question should not wait seconds for either. The panel itself
     # starts empty: what each user may see comes with the page's load event.
     chat.open_index()
-    chat.pipeline.embedder.warm()
-    chat.pipeline.answerers.get("extractive")  # its reader, with torch's imports
+    chat.pipeline.warm_models()
     # The configured answerer's model loads and is tried out in the background, and questions
     # asked meanwhile are answered extractively (Chat). Measured on 2 shared cores: the first
     # `verified` answer took 12.8 s without it; after the ~9-10 s warm-up, 3.05 s (later: 3.1-3.6 s).
