@@ -79,6 +79,12 @@ def test_a_claim_naming_what_its_passage_never_states_is_removed(check):
     assert draft.refused and draft.checks["removed"] == ["Liang Wenfeng attended Hangzhou University."]
 
 
+def test_a_name_the_question_gives_is_kept_and_one_it_does_not_removed(check):
+    claim = "The tower in Paris, France was completed in 1889 [1]."
+    assert not check(claim, PASSAGES, "When was the tower in Paris, France completed?").refused
+    assert check(claim, PASSAGES, "When was the tower in Paris completed?").checks["removed"]
+
+
 def test_a_number_its_passage_never_states_is_removed(check):
     draft = check("The tower was completed in 1899 [1].", PASSAGES)
     assert draft.refused and draft.checks["removed"] == ["The tower was completed in 1899."]
@@ -88,3 +94,21 @@ def test_names_and_numbers_match_normalised():
     passage = "NVIDIA's shares fell 17%, erasing 589,000 million dollars on Monday."
     assert unstated("Nvidia's market value fell by 589000 million on Monday.", [passage]) == []
     assert unstated("Nvidia fell 17% on Tuesday.", [passage]) == ["Tuesday"]
+
+
+def test_what_the_question_names_is_no_claim_but_a_name_it_only_partly_holds_is():
+    """ClapNQ dev: "America" restates the question, it asserts nothing; but "Hangzhou
+    University" is an answer, though the question says "university" and the passage
+    "Hangzhou"."""
+    school = "In most states the school year starts in late August or early September."
+    assert unstated("A new school year starts in August in America.", [school],
+                    "when does a new school year start in america") == []
+    assert unstated("A new school year starts in August in America.", [school]) == ["America"]
+    liang = "Liang Wenfeng was born in 1985 in a village near Zhanjiang and studied in Hangzhou."
+    assert unstated("Liang Wenfeng attended Hangzhou University.", [liang],
+                    "Which university did Liang Wenfeng attend?") == ["University"]
+
+
+def test_a_reply_opening_a_sentence_is_no_name():
+    passage = "Shakespeare's plays were popular in his lifetime."
+    assert unstated("Yes, Shakespeare's plays were popular when he was alive.", [passage]) == []

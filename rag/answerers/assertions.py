@@ -14,16 +14,27 @@ from index import STOPWORDS
 from rag.answerers.extractive import stem, words
 
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+# Replies that open a sentence capitalised: no name.
+_OPENERS = {"yes", "no"}
 
 
-def unstated(claim: str, cited: list[str]) -> list[str]:
+def unstated(claim: str, cited: list[str], question: str = "") -> list[str]:
     """The numbers and names of `claim` that none of the `cited` texts states, compared
     normalised: numbers without thousands separators ("1,889" is "1889"), names by their
-    stem and case-blind ("Nvidia's" is stated by "NVIDIA")."""
+    stem and case-blind ("Nvidia's" is stated by "NVIDIA").
+
+    A name or number the question holds is what the claim is about, not what it asserts:
+    "A new school year starts in August in America." answers "when does a new school year
+    start in america" from a passage that never says "America". A name is a run of
+    capitalised words, held by the question only whole: "Hangzhou University" is not held by
+    "Which university did Liang Wenfeng attend?"."""
     stated_words = {stem(w) for text in cited for w in words(text)}
-    stated_numbers = {_number(n) for text in cited for n in _NUMBER.findall(text)}
+    stated_numbers = {_number(n) for text in [*cited, question] for n in _NUMBER.findall(text)}
+    asked = [stem(w) for w in words(question)]
     missing = [n for n in _NUMBER.findall(claim) if _number(n) not in stated_numbers]
-    missing += [w for w in _names(claim) if stem(w) not in stated_words]
+    for name in _names(claim):
+        if not _holds(asked, [stem(w) for w in name]):
+            missing += [w for w in name if stem(w) not in stated_words]
     return list(dict.fromkeys(missing))
 
 
@@ -31,10 +42,21 @@ def _number(text: str) -> str:
     return text.replace(",", "").rstrip(".")
 
 
-def _names(claim: str) -> list[str]:
-    """Capitalised words, but the first word when it is capitalised only as the sentence's
-    opener ("The", "It"), and words in all capitals of one letter ("I", "A")."""
+def _names(claim: str) -> list[list[str]]:
+    """Runs of capitalised words, but the first word when it is capitalised only as the
+    sentence's opener ("The", "It", "Yes"), and words in all capitals of one letter ("I", "A")."""
     found = [w for w in words(claim) if not w[0].isdigit()]
-    if found and found[0].lower() in STOPWORDS:
+    if found and (found[0].lower() in STOPWORDS or found[0].lower() in _OPENERS):
         found = found[1:]
-    return [w for w in found if w[0].isupper() and len(w) > 1]
+    runs: list[list[str]] = [[]]
+    for word in found:
+        if word[0].isupper() and len(word) > 1:
+            runs[-1].append(word)
+        elif runs[-1]:
+            runs.append([])
+    return [run for run in runs if run]
+
+
+def _holds(text: list[str], run: list[str]) -> bool:
+    """Whether `run` occurs in `text` as consecutive words."""
+    return any(text[i:i + len(run)] == run for i in range(len(text) - len(run) + 1))

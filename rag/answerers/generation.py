@@ -172,7 +172,8 @@ class CitationChecker:
         # (and cited to the one that supports it best) rather than removed.
         self.find_sources = find_sources
 
-    def __call__(self, text: str, passages: list[Passage]) -> Draft:
+    def __call__(self, text: str, passages: list[Passage], question: str = "") -> Draft:
+        """The checked answer to `question` (its names and numbers are no claim's: `unstated`)."""
         if _DECLINE.search(text):
             return Draft(DECLINE, [], True)
         by_n = {p.n: p for p in passages}
@@ -189,7 +190,7 @@ class CitationChecker:
                 quotes = [max((self._best_quote(claim, p) for p in passages), key=lambda q: q.score)]
                 numbers = [quotes[0].n]
             if (not quotes or max(q.score for q in quotes) < self.min_support
-                    or unstated(claim, [by_n[n].text for n in numbers])):
+                    or unstated(claim, [by_n[n].text for n in numbers], question)):
                 removed.append(claim)
                 continue
             citations += [q for q in quotes if q not in citations]
@@ -301,7 +302,7 @@ class ChatAnswerer:
         for piece in self.write(question, passages, conversation):
             pieces.append(piece)
             yield TextDelta(piece)
-        draft = self.checker("".join(pieces), passages)
+        draft = self.checker("".join(pieces), passages, question)
         yield replace(draft, checks={**evidence.checks, **draft.checks},
                       confidence=evidence.confidence, signals=evidence.signals)
 
