@@ -185,16 +185,27 @@ def pipeline_for(settings: Settings) -> Pipeline:
     return Pipeline(settings)
 
 
+@functools.lru_cache(maxsize=8)
+def serving_pipeline(settings: Settings) -> Pipeline:
+    """The pipeline of a Python process asking question after question: Settings.serving
+    (the reader on torch), its models loaded on the first question. Its first question
+    pays ~2 s for torch's import; each later one was ~3.3x faster (seed index, p50 151-157
+    against 488-506 ms on numpy: docs/results.md)."""
+    pipeline = Pipeline(settings.serving())
+    pipeline.warm_models()
+    return pipeline
+
+
 def ask(question: str, *, history: list[dict] | None = None, k: int | None = None,
         answerer: str | None = None, collections: list[str] | None = None) -> Answer:
     """Answer a question from the index configured by the `RAG_*` environment, from the
     documents of `collections` (None: all)."""
-    return pipeline_for(Settings.from_env()).ask(question, history=history, k=k, answerer=answerer,
-                                                 collections=collections)
+    return serving_pipeline(Settings.from_env()).ask(question, history=history, k=k, answerer=answerer,
+                                                     collections=collections)
 
 
 def ask_stream(question: str, *, history: list[dict] | None = None, k: int | None = None,
                answerer: str | None = None, collections: list[str] | None = None) -> Iterator[TextDelta | Answer]:
     """Like ask(), yielding text as it is generated and the complete Answer last."""
-    yield from pipeline_for(Settings.from_env()).ask_stream(question, history=history, k=k, answerer=answerer,
-                                                            collections=collections)
+    yield from serving_pipeline(Settings.from_env()).ask_stream(question, history=history, k=k,
+                                                                answerer=answerer, collections=collections)

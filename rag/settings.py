@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     # and importing torch 2 s: a one-question `rag ask` would pay more than it saved.
     reader_backend: Literal["auto", "numpy", "torch"] = Field(
         "auto", description="What runs the reader model: numpy, or torch (bf16 where the CPU has it; "
-                            "2 s more to start, each question faster); auto: torch in the web chat, else numpy",
+                            "2 s more to start, each question faster); auto: torch in the web chat and a "
+                            "Python ask(), numpy in `rag ask` and `rag eval`",
     )
 
     # Language models
@@ -108,8 +109,8 @@ class Settings(BaseSettings):
             raise SettingsError(f"invalid {variable}: {error['msg']}{about}") from None
 
     def serving(self) -> Settings:
-        """These settings for a process that answers many questions (the web chat): `auto`
-        runs the reader on torch there."""
+        """These settings for a process that answers many questions (the web chat, a Python
+        `ask()`): `auto` runs the reader on torch there."""
         if self.reader_backend != "auto":
             return self
         return self.model_copy(update={"reader_backend": "torch"})

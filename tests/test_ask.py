@@ -132,3 +132,15 @@ def test_the_reader_on_torch_gives_the_numpy_answer(seed_pipeline, seed_home):
 def test_the_web_chat_reads_on_torch_unless_told_otherwise():
     assert Settings(reader_backend="auto").serving().reader_backend == "torch"
     assert Settings(reader_backend="numpy").serving().reader_backend == "numpy"
+
+
+def test_a_python_ask_reads_on_torch_and_rag_ask_on_numpy(seed_home, monkeypatch):
+    """rag.ask() serves question after question (serving_pipeline); `rag ask` answers one,
+    and does not import torch for it (pipeline_for)."""
+    from rag.pipeline import pipeline_for, serving_pipeline
+    from rag.reader_net import TorchReader
+
+    monkeypatch.setenv("RAG_HOME", str(seed_home))
+    settings = Settings.from_env()
+    assert isinstance(serving_pipeline(settings).answerer("extractive").reader, TorchReader)
+    assert not isinstance(pipeline_for(settings).answerer("extractive").reader, TorchReader)
