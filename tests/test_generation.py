@@ -59,10 +59,11 @@ def test_local_model_declines_what_the_article_does_not_say(local):
 def test_no_answer_sentence_asserts_a_name_its_citations_do_not_state(local):
     """The issue's case: the seed article never says which university Liang attended;
     `local` once answered "Liang Wenfeng attended Hangzhou University [1]"."""
-    answer = local.ask("Which university did Liang Wenfeng attend?")
+    question = "Which university did Liang Wenfeng attend?"
+    answer = local.ask(question)
     cited = [p.text for p in answer.passages if p.n in {c.n for c in answer.citations}]
     for start, end in sentence_spans(answer.answer):
-        assert unstated(CITATION_MARK.sub("", answer.answer[start:end]), cited) == [], answer.answer
+        assert unstated(CITATION_MARK.sub("", answer.answer[start:end]), cited, question) == [], answer.answer
 
 
 def test_stream_yields_text_as_generated_then_the_answer(local):
