@@ -109,6 +109,14 @@ def test_what_the_question_names_is_no_claim_but_a_name_it_only_partly_holds_is(
                     "Which university did Liang Wenfeng attend?") == ["University"]
 
 
+def test_a_yes_or_no_questions_names_get_no_pass():
+    """Asked "Did Elon Musk found DeepSeek?", `local` wrote "Yes, Elon Musk founded DeepSeek
+    [1]." citing the founding sentence, which names Liang Wenfeng."""
+    founding = "Founded in 2023 by Liang Wenfeng in Hangzhou, China, DeepSeek is underpinned by a hedge fund."
+    assert unstated("Yes, Elon Musk founded DeepSeek.", [founding], "Did Elon Musk found DeepSeek?") == ["Elon", "Musk"]
+    assert unstated("Nvidia lost 600 billion.", ["Nvidia lost 589 billion."], "Did Nvidia lose 600 billion?") == ["600"]
+
+
 def test_a_reply_opening_a_sentence_is_no_name():
     passage = "Shakespeare's plays were popular in his lifetime."
     assert unstated("Yes, Shakespeare's plays were popular when he was alive.", [passage]) == []

@@ -16,6 +16,10 @@ from rag.answerers.extractive import stem, words
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 # Replies that open a sentence capitalised: no name.
 _OPENERS = {"yes", "no"}
+# A question answered by yes or no: its answer asserts what it asks ("Yes, Elon Musk founded
+# DeepSeek [1]." for "Did Elon Musk found DeepSeek?"), so its names give no claim a pass.
+_YES_NO = re.compile(r"^\W*(?:is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|may|might)\b",
+                     re.IGNORECASE)
 
 
 def unstated(claim: str, cited: list[str], question: str = "") -> list[str]:
@@ -27,7 +31,10 @@ def unstated(claim: str, cited: list[str], question: str = "") -> list[str]:
     "A new school year starts in August in America." answers "when does a new school year
     start in america" from a passage that never says "America". A name is a run of
     capitalised words, held by the question only whole: "Hangzhou University" is not held by
-    "Which university did Liang Wenfeng attend?"."""
+    "Which university did Liang Wenfeng attend?". A yes-or-no question's names are what its
+    answer asserts, and get no pass."""
+    if _YES_NO.match(question):
+        question = ""
     stated_words = {stem(w) for text in cited for w in words(text)}
     stated_numbers = {_number(n) for text in [*cited, question] for n in _NUMBER.findall(text)}
     asked = [stem(w) for w in words(question)]
