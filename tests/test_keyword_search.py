@@ -1,6 +1,7 @@
 """Keyword search leaves out words that more than half the chunks hold (the 100k tail's
-cause, bench/keyword_tail.py) without losing what a question asks for, and scores only the
-chunks that can still reach the top k, with the same results as scoring every match."""
+cause, bench/keyword_tail.py) without losing what a question asks for, ranks a long question
+by its rarest words, and scores only the chunks that can still reach the top k, with the
+same results as scoring every match."""
 
 from __future__ import annotations
 
@@ -113,3 +114,16 @@ def test_keyword_search_scores_only_what_can_reach_the_top_k_and_returns_fts5s_o
     catalog.close()
     assert found == every_match
     assert any("+chunks_fts.rowid IN" in sql for sql in statements) == left_out
+
+
+def test_a_long_question_ranks_by_its_rarest_words_that_some_chunk_holds(tmp_path, monkeypatch):
+    """Cut to MOST_WORDS (2 here): "kingfisher" and "heron" (5 and 6 rows) rank, "willow"
+    and "river" (15 and 20) do not, and "pelican" (no row) takes no place."""
+    monkeypatch.setattr(sqlite_catalog, "MOST_WORDS", 2)
+    catalog = pond_catalog(tmp_path / "pond.sqlite")
+    rarest = catalog.db.execute(
+        "SELECT c.vector_id, -bm25(chunks_fts) FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid"
+        " WHERE chunks_fts MATCH 'heron OR kingfisher' ORDER BY bm25(chunks_fts) LIMIT 10").fetchall()
+    found = catalog.keyword_search("pelican heron kingfisher willow river", 10)
+    catalog.close()
+    assert found == rarest
