@@ -25,7 +25,7 @@ from rag.answerers.assertions import unstated
 from rag.answerers.generation import CitationChecker
 from rag.eval import eval_pipeline, evaluate, read_gold, summary_table, write_report
 from rag.eval.scoring import answer_scores, is_correct
-from rag.pipeline import Pipeline
+from rag.pipeline import Pipeline, clean_question
 from rag.settings import Settings
 
 NAMES_RULES = {
@@ -63,8 +63,11 @@ def record(gold_path: Path, limit: int | None, texts: Path, report: Path | None)
             row = {"question": question.question, "unanswerable": question.unanswerable,
                    "gold_answers": question.gold_answers, "long_answers": gold.long_answers,
                    "confidence": question.confidence, "gate": local.gate.threshold}
-            if question.question in recording.given:
-                text, passages = recording.given[question.question]
+            # The checker is given the question as the pipeline cleaned it (35 of SQuAD's 500
+            # differ in their spaces).
+            asked = clean_question(question.question, pipeline.settings.max_question_chars)
+            if asked in recording.given:
+                text, passages = recording.given[asked]
                 row |= {"text": text, "passages": [dataclasses.asdict(p) for p in passages]}
             out.write(json.dumps(row, default=str) + "\n")
 
