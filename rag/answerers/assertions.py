@@ -9,6 +9,7 @@ check, not for this one ("University" is stated nowhere in the passage).
 from __future__ import annotations
 
 import re
+from itertools import groupby
 
 from index import STOPWORDS
 from rag.answerers.extractive import stem, words
@@ -55,13 +56,7 @@ def _names(claim: str) -> list[list[str]]:
     found = [w for w in words(claim) if not w[0].isdigit()]
     if found and (found[0].lower() in STOPWORDS or found[0].lower() in _OPENERS):
         found = found[1:]
-    runs: list[list[str]] = [[]]
-    for word in found:
-        if word[0].isupper() and len(word) > 1:
-            runs[-1].append(word)
-        elif runs[-1]:
-            runs.append([])
-    return [run for run in runs if run]
+    return [list(run) for capital, run in groupby(found, key=lambda w: w[0].isupper() and len(w) > 1) if capital]
 
 
 def _holds(text: list[str], run: list[str]) -> bool:
