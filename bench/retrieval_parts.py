@@ -60,14 +60,15 @@ def instrumented(home: Path) -> tuple[Pipeline, dict[str, list[float]]]:
 
 def question_parts(pipeline: Pipeline, spent: dict[str, list[float]], question: str) -> tuple[dict, list]:
     """One new question's retrieval: seconds per part (and "total", and "fetches": how many
-    times the chunks were looked up), and its passages."""
+    times each side searched; the chunks are looked up twice a fetch, once per side), and
+    its passages."""
     pipeline.embedder.forget_cached()
     marks = {part: len(samples) for part, samples in spent.items()}
     started = time.perf_counter()
     passages = pipeline.retriever().passages(question)
     parts = {"total": time.perf_counter() - started}
     parts.update({part: sum(samples[marks[part]:]) for part, samples in spent.items()})
-    parts["fetches"] = len(spent["chunks"]) - marks["chunks"]
+    parts["fetches"] = len(spent["keyword_search"]) - marks["keyword_search"]
     return parts, passages
 
 
