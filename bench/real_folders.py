@@ -49,13 +49,14 @@ JUNK_KINDS = (
 )
 
 
-def ingest_figures(folder: Path, documents: set[str], home: Path, embedder, repeats: int = 1) -> dict:
-    """(a) and (b) for one corpus, ingested into `home`. With `repeats`, (b)'s times are
+def ingest_figures(folder: Path, documents: set[str], home: Path, embedder, rounds: int = 1) -> dict:
+    """(a) and (b) for one corpus, ingested into `home`. With `rounds`, (b)'s times are
     medians of that many rounds, each an ingest into a new index and then both embeddings:
     one round of each, ~10 s apiece on the Python docs subset, gave ratios of 1.01 to 1.21 in
-    runs of the same code, as the VM's speed moved between them."""
-    rounds = []
-    for n in range(repeats):
+    runs of the same code, as the VM's speed moved between them. (A process's first ingest
+    also imports Chroma, ~0.4 s; under bench/run.py its earlier parts have.)"""
+    timings = []
+    for n in range(rounds):
         target = home if n == 0 else home.with_name(f"{home.name}-round-{n}")
         seconds, report = timed(ingest, [folder], IndexConfig(target))
         if n == 0:
@@ -63,13 +64,13 @@ def ingest_figures(folder: Path, documents: set[str], home: Path, embedder, repe
             first = report
         else:
             shutil.rmtree(target)
-        rounds.append((seconds, timed(embedder.embed_chunks, stored)[0], timed(embedder.embed_chunks, of_documents)[0]))
-    seconds, embed_stored_s, embed_documents_s = (statistics.median(times) for times in zip(*rounds))
+        timings.append((seconds, timed(embedder.embed_chunks, stored)[0], timed(embedder.embed_chunks, of_documents)[0]))
+    seconds, embed_stored_s, embed_documents_s = (statistics.median(times) for times in zip(*timings))
     return {
         **figures,
         "load_errors": len(first.errors),
         "chunks_embedded": first.chunks_embedded,
-        "rounds": repeats,
+        "rounds": rounds,
         "ingest_s": round(seconds, 2),
         "embed_stored_chunks_s": round(embed_stored_s, 2),
         "embed_document_chunks_s": round(embed_documents_s, 2),
