@@ -84,13 +84,25 @@ def fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     return weights, float(model.intercept_[0] - weights @ scaler.mean_)
 
 
+def folds(y: np.ndarray, groups: np.ndarray):
+    """(train, test) index pairs of 5 folds, stratified by set and answerability."""
+    strata = np.char.add(groups.astype(str), y.astype(str))
+    return StratifiedKFold(5, shuffle=True, random_state=0).split(np.zeros(len(y)), strata)
+
+
 def out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> np.ndarray:
     probabilities = np.zeros(len(y))
-    strata = np.char.add(groups.astype(str), y.astype(str))
-    for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(x, strata):
+    for train, test in folds(y, groups):
         weights, bias = fit(x[train], y[train])
         probabilities[test] = 1 / (1 + np.exp(-(x[test] @ weights + bias)))
     return probabilities
+
+
+def threshold(p: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
+    """The highest threshold that wrongly refuses at most MAX_FALSE_REFUSALS of each set's
+    answerable questions, given their out-of-fold probabilities `p`."""
+    return max(t / 1000 for t in range(1000)
+               if all(np.mean(p[(groups == s) & y] < t / 1000) <= MAX_FALSE_REFUSALS for s in set(groups)))
 
 
 def figures(p: np.ndarray, rows: list[dict], threshold: float) -> dict:
@@ -118,14 +130,10 @@ def calibrate(rows: list[dict], signals: tuple[str, ...]) -> tuple[ConfidenceMod
     y = np.array([r["answerable"] for r in rows])
     groups = np.array([r["set"] for r in rows])
     oof = out_of_fold(x, y, groups)
-    sets = sorted(set(groups))
-    threshold = max(
-        t / 1000 for t in range(1000)
-        if all(np.mean(oof[(groups == s) & y] < t / 1000) <= MAX_FALSE_REFUSALS for s in sets)
-    )
+    cut = threshold(oof, y, groups)
     weights, bias = fit(x, y)
-    model = ConfidenceModel(signals, tuple(round(float(w), 5) for w in weights), round(bias, 5), threshold)
-    return model, {"out_of_fold": figures(oof, rows, threshold), "threshold": threshold}
+    model = ConfidenceModel(signals, tuple(round(float(w), 5) for w in weights), round(bias, 5), cut)
+    return model, {"out_of_fold": figures(oof, rows, cut), "threshold": cut}
 
 
 def main() -> None:

@@ -24,12 +24,9 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from calibrate import DEV, EVAL_SAMPLE, MAX_FALSE_REFUSALS, SIGNALS, VERIFY_SAMPLE, figures
+from calibrate import DEV, EVAL_SAMPLE, SIGNALS, VERIFY_SAMPLE, figures, fit, folds, threshold
 from sklearn.decomposition import PCA
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
-from sklearn.preprocessing import StandardScaler
 from tqdm import tqdm
 
 from rag import llm
@@ -57,6 +54,7 @@ def embedding_server(model: Path):
 
 
 def collect(name: str, home: Path, client: httpx.Client, embed_root: str) -> list[dict]:
+    """Per question: answerability, `verified`'s signals and the state (cached)."""
     reader = file_sha256(WEIGHTS)[:12]
     out = home / "eval" / "signals" / f"{name}-final-state-reader-{reader}.jsonl"
     if out.exists():
@@ -65,7 +63,7 @@ def collect(name: str, home: Path, client: httpx.Client, embed_root: str) -> lis
     settings = Settings(home=home, answerer="extractive")
     pipeline = eval_pipeline(gold, settings)
     answerer = pipeline.answerer("verified")
-    chat_root = llm.local_server(settings.llm_model or llm.assemble_packaged_model(settings.model_cache)).root
+    chat_root = llm.local_server(llm.local_model_file(settings)).root
     reported = {item.id for item in sample(gold.items, EVAL_SAMPLE)}
     items = [item for item in sample(gold.items, VERIFY_SAMPLE) if item.id not in reported]
     rows = []
@@ -79,6 +77,7 @@ def collect(name: str, home: Path, client: httpx.Client, embed_root: str) -> lis
         reply = client.post(f"{embed_root}/embedding", json={"content": prompt})
         reply.raise_for_status()
         state = np.asarray(reply.json()[0]["embedding"], dtype=float).reshape(-1)
+        # "correct" is not measured here; calibrate.figures reads it, and the report leaves it out.
         rows.append({"id": item.id, "set": name, "answerable": not item.unanswerable,
                      "correct": False, **draft.signals, "state": state.round(5).tolist()})
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -88,24 +87,18 @@ def collect(name: str, home: Path, client: httpx.Client, embed_root: str) -> lis
 
 def out_of_fold(signals: np.ndarray, states: np.ndarray, y: np.ndarray, groups: np.ndarray,
                 components: int) -> np.ndarray:
-    """calibrate.py's folds; the state's principal components (none when 0) fitted per fold."""
+    """calibrate.py's folds and fit; the state's principal components (none when 0) fitted
+    on each training fold only."""
     p = np.zeros(len(y))
-    strata = np.char.add(groups.astype(str), y.astype(str))
-    for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(signals, strata):
+    for train, test in folds(y, groups):
         x_train, x_test = signals[train], signals[test]
         if components:
             pca = PCA(components, random_state=0).fit(states[train])
             x_train = np.hstack([x_train, pca.transform(states[train])])
             x_test = np.hstack([x_test, pca.transform(states[test])])
-        scaler = StandardScaler().fit(x_train)
-        model = LogisticRegression(C=1.0, max_iter=2000).fit(scaler.transform(x_train), y[train])
-        p[test] = model.predict_proba(scaler.transform(x_test))[:, 1]
+        weights, bias = fit(x_train, y[train])
+        p[test] = 1 / (1 + np.exp(-(x_test @ weights + bias)))
     return p
-
-
-def threshold(p: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
-    return max(t / 1000 for t in range(1000)
-               if all(np.mean(p[(groups == s) & y] < t / 1000) <= MAX_FALSE_REFUSALS for s in set(groups)))
 
 
 def main() -> None:
@@ -113,8 +106,7 @@ def main() -> None:
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "final-state.json")
     args = parser.parse_args()
-    settings = Settings(home=args.home)
-    server = embedding_server(settings.llm_model or llm.assemble_packaged_model(settings.model_cache))
+    server = embedding_server(llm.local_model_file(Settings(home=args.home)))
     with httpx.Client(timeout=600) as client:
         rows = [row for name in DEV for row in collect(name, args.home, client, server.listening_address)]
     signals = np.array([[r[s] for s in SIGNALS["verified"]] for r in rows], dtype=float)

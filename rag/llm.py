@@ -272,10 +272,14 @@ def chat_model(base_url: str, model: str, api_key: str, max_tokens: int):
     )
 
 
+def local_model_file(settings) -> Path:
+    """The GGUF the local answerers run: RAG_LLM_MODEL, or the packaged one."""
+    return settings.llm_model or assemble_packaged_model(settings.model_cache)
+
+
 def local_chat_model(settings):
     """The chat model of the packaged (or RAG_LLM_MODEL) GGUF, served in this process."""
-    model = settings.llm_model or assemble_packaged_model(settings.model_cache)
-    return chat_model(local_server(model).base_url, "local", "none", settings.llm_max_tokens)
+    return chat_model(local_server(local_model_file(settings)).base_url, "local", "none", settings.llm_max_tokens)
 
 
 def openai_chat_model(settings):
