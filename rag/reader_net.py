@@ -24,6 +24,12 @@ from index.vectors.precision import cpu_flags, resolve_precision
 from rag.errors import ModelError
 from rag.reader import WEIGHTS, WINDOW_TOKENS, Reader, WindowLogits, base_folder, existing, passage_tokens, window_tokenizer
 
+# Reading, the real tokens' rows go through the network in a multiple of this many (`_packed`):
+# a few dozen shapes for oneDNN instead of one a question. What the padding costs is inside
+# the spread of two runs (ClapNQ reads, p50: float32 34.2-36.3 ms unpadded, 34.9-37.9 padded;
+# bf16 22.6-26.1 and 24.2-24.6).
+ROWS_STEP = 64
+
 
 class TorchReader(Reader):
     """The reader with its windows read by `ReaderNet`, in one batch; under bf16
@@ -122,10 +128,11 @@ class ReaderNet(nn.Module):
         Reading (not training), every layer but attention runs on the real tokens alone:
         the seed questions' windows are 14% padding (1,190 real tokens of 1,380 a question),
         and a read took 119-129 ms in bf16 against 136-138 padded (p50 of 72 reads, 3 rounds
-        interleaved, idle cores). Attention in float32 as well gave no gain (123-130 ms)."""
+        interleaved, idle cores). Attention in float32 as well gave no gain (123-130 ms).
+        The real tokens' rows are padded to a multiple of ROWS_STEP (`_packed`)."""
         tokens = None if self.training else mask.flatten().nonzero().squeeze(1)
         x = self.embeddings(ids, types)
-        x = F.dropout(x, self.dropout, self.training) if tokens is None else x.flatten(0, 1)[tokens]
+        x = F.dropout(x, self.dropout, self.training) if tokens is None else _packed(x.flatten(0, 1), tokens)
         for layer in self.encoder.layer:
             x = layer(x, mask, self.heads, self.dropout if self.training else 0.0, tokens)
         start, end = _padded(self.span(x), tokens, mask.shape).unbind(-1)
@@ -166,23 +173,35 @@ class _Layer(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor, heads: int, dropout: float,
                 tokens: torch.Tensor | None = None) -> torch.Tensor:
         """x: (windows, width, size), or with `tokens` (the real tokens' places in the
-        flattened windows) those tokens' rows alone, padded only for attention."""
+        flattened windows) those tokens' rows (`_packed`), put in windows only for attention."""
         attention = self.attention.self
         q, k, v = (_padded(getattr(attention, name)(x), tokens, mask.shape).unflatten(-1, (heads, -1)).transpose(1, 2)
                    for name in ("query", "key", "value"))
         context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :], dropout_p=dropout)
         context = context.transpose(1, 2).flatten(2)
-        x = self.attention.output(context if tokens is None else context.flatten(0, 1)[tokens], x, dropout)
+        x = self.attention.output(context if tokens is None else _packed(context.flatten(0, 1), tokens), x, dropout)
         return self.output(F.gelu(self.intermediate.dense(x)), x, dropout)
 
 
+def _packed(flat: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """The rows of the real tokens (`tokens`: their places in `flat`, the flattened windows),
+    then zero rows up to a multiple of ROWS_STEP. oneDNN, which multiplies here in bf16 (and
+    runs GELU in float32), builds and keeps a primitive for each shape it is given. With as
+    many rows as a question's real tokens, nearly every question made new ones: a web-chat
+    process at 100k chunks grew from 982 to 1,544 MB resident over ClapNQ questions 50 to
+    300, and stayed at 873-892 MB padded. The reader alone, 300 questions in bf16: 352 ->
+    826 MB unpadded, flat at ~392 padded (bench/reader_memory.py)."""
+    return F.pad(flat[tokens], (0, 0, 0, -len(tokens) % ROWS_STEP))
+
+
 def _padded(rows: torch.Tensor, tokens: torch.Tensor | None, shape: torch.Size) -> torch.Tensor:
-    """The rows of the real tokens (`tokens`: their places in the flattened windows) back in
-    windows of `shape`, zeros at the padding; unchanged without `tokens`."""
+    """The rows of the real tokens (`tokens`: their places in the flattened windows; the rows
+    after them pad `_packed`'s) back in windows of `shape`, zeros at the padding; unchanged
+    without `tokens`."""
     if tokens is None:
         return rows
     padded = rows.new_zeros((shape[0] * shape[1], rows.shape[-1]))
-    padded[tokens] = rows
+    padded[tokens] = rows[: len(tokens)]
     return padded.unflatten(0, tuple(shape))
 
 

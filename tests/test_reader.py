@@ -115,6 +115,29 @@ def test_reading_skips_the_padding_and_gives_the_padded_batchs_logits():
         assert torch.allclose(logits[real], padded_logits[real], atol=1e-5)
 
 
+def test_reading_multiplies_rows_in_steps_whatever_the_question():
+    """Questions of different lengths put their real tokens' rows through the layers in
+    multiples of ROWS_STEP: oneDNN keeps a primitive per shape, and one a question grew the
+    web chat's memory without end (bench/reader_memory.py)."""
+    from rag.reader import encode_pair
+    from rag.reader_net import ROWS_STEP, TorchReader
+
+    torch_reader = TorchReader.load()
+    rows_in, real_tokens = [], []
+    hook = torch_reader.net.encoder.layer[0].intermediate.dense.register_forward_hook(
+        lambda module, inputs, output: rows_in.append(inputs[0].shape[0]))
+    try:
+        for question in ("Who designed it?", "Who designed the Eiffel Tower in Paris, and when was it completed?"):
+            windows = [w for passage in (TOWER, FILLER * 3) for w in encode_pair(torch_reader.tokenizer, question, passage)]
+            real_tokens.append(sum(len(w.ids) for w in windows))
+            torch_reader.window_logits(windows)
+    finally:
+        hook.remove()
+    assert any(n % ROWS_STEP for n in real_tokens)  # the steps are not the questions' own counts
+    assert [n % ROWS_STEP for n in rows_in] == [0, 0]
+    assert rows_in == [n + -n % ROWS_STEP for n in real_tokens]
+
+
 def test_bf16_reads_the_seed_questions_as_float32_does(reader):
     """The web chat's reader (torch under bf16 autocast, rag/reader_net.py) against numpy's
     float32, each seed question with the seed article: the same spans, and probabilities
