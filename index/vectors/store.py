@@ -30,8 +30,11 @@ from index.errors import VectorStoreError, VectorStoreUnavailable
 # Exact-enough search: the defaults (ef_search 10) lose a third of the true neighbours on
 # hard data. A denser graph is what recall needs: on 100k clustered chunks, 32 neighbours
 # built with ef 200 found 0.73 of the exact top 10 (0.90 with ef_search 3200); 64 built with
-# ef 400 find 0.99 at ef_search 200, ~3 ms a query (README, Benchmarks).
-HNSW = {"space": "cosine", "ef_construction": 400, "ef_search": 200, "max_neighbors": 64}
+# ef 400 find 0.95-0.99, ~3 ms a query. The graph is built on several threads and each
+# build's recall differs: at ef_search 200, 0.947-0.988 over 11 builds (one FULL bench run
+# missed issue 28's 0.95); at 300, 0.978-0.996 over 6, for 0.1-0.4 ms more a query
+# (bench/hnsw_recall.py). A collection keeps the setting it was created with.
+HNSW = {"space": "cosine", "ef_construction": 400, "ef_search": 300, "max_neighbors": 64}
 
 
 class VectorStore(Protocol):
