@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +23,7 @@ import numpy as np
 import index.vectors.store as vector_store
 from index.config import IndexConfig
 from index.store import open_index
-from run import RESULTS, _exact_top10, _question_vectors, bench_questions, real_chunks, scaled_index
+from run import RESULTS, _question_vectors, bench_questions, percentiles, real_chunks, recall_of, scaled_index, timed
 
 SIZE = 100_000
 
@@ -35,14 +33,11 @@ def build_figures(home: Path, questions: list[np.ndarray]) -> dict:
         ids, matrix = index.catalog.vectors(index.catalog.vector_ids())
         recalls, seconds = [], []
         for q in questions:
-            started = time.perf_counter()
-            found = index.vectors.query(q, 30)
-            seconds.append(time.perf_counter() - started)
-            recalls.append(len(_exact_top10(ids, matrix, q) & {i for i, _ in found[:10]}) / 10)
-    seconds.sort()
+            spent, found = timed(index.vectors.query, q, 30)
+            seconds.append(spent)
+            recalls.append(recall_of(ids, matrix, q, found))
     return {"recall_at_10": round(float(np.mean(recalls)), 4),
-            "query_p50_ms": round(statistics.median(seconds) * 1000, 2),
-            "query_p95_ms": round(seconds[int(0.95 * len(seconds)) - 1] * 1000, 2)}
+            **{f"query_{name}": ms for name, ms in percentiles(seconds).items()}}
 
 
 def main() -> None:

@@ -289,9 +289,13 @@ def recall_at_10(home: Path, questions: list[str]) -> float:
     """Approximate (HNSW) top-10 against exact top-10 by brute force over the catalog's vectors."""
     with open_index(IndexConfig(home)) as index:
         ids, matrix = index.catalog.vectors(index.catalog.vector_ids())
-        recalls = [len(_exact_top10(ids, matrix, q) & {i for i, _ in index.vectors.query(q, 10)}) / 10
-                   for q in _question_vectors(questions)]
+        recalls = [recall_of(ids, matrix, q, index.vectors.query(q, 10)) for q in _question_vectors(questions)]
     return round(float(np.mean(recalls)), 4)
+
+
+def recall_of(ids: list[int], matrix: np.ndarray, q: np.ndarray, found: list[tuple[int, float]]) -> float:
+    """The share of the exact top 10 for `q` among the first 10 `found` (id, similarity)."""
+    return len(_exact_top10(ids, matrix, q) & {i for i, _ in found[:10]}) / 10
 
 
 def _question_vectors(questions: list[str]) -> list[np.ndarray]:

@@ -134,7 +134,6 @@ def test_reading_multiplies_rows_in_steps_whatever_the_question():
     finally:
         hook.remove()
     assert any(n % ROWS_STEP for n in real_tokens)  # the steps are not the questions' own counts
-    assert [n % ROWS_STEP for n in rows_in] == [0, 0]
     assert rows_in == [n + -n % ROWS_STEP for n in real_tokens]
 
 
