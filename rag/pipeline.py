@@ -53,7 +53,8 @@ class Pipeline:
     def warm_models(self) -> None:
         """Load the embedding model's encoders and the extractive answerer's reader now, as a
         process that answers many questions does before the first (the web chat): loaded, the
-        batched encoder embeds a question's leading sentences, not numpy's one thread."""
+        batched encoder embeds a question's leading sentences, not numpy's one thread, and on
+        a bf16 CPU the question itself (index/vectors/embedder.py's `_embed_few`)."""
         self.embedder.warm()
         self.answerers.get("extractive")
 

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 from index.vectors.numpy_bert import NumpyBertEncoder, UnsupportedModel
 from index.vectors.embedder import Embedder, default_model_path, load_embedder
 from index.vectors.precision import resolve_precision
-from index.vectors.torch_bert import BertEncoder
+from index.vectors.torch_bert import BertEncoder, _one_core
 
 TEXTS = [
     "Who founded DeepSeek?",
@@ -81,6 +82,41 @@ def test_bf16_vectors_agree_with_float32_ones(float32_embedder):
     pooled = np.linalg.norm(theirs, axis=1) > 0  # sentences past the model's window pool nothing
     assert pooled.sum() > len(TEXTS)
     assert np.einsum("ij,ij->i", ours, theirs)[pooled].min() >= 0.999
+
+
+def test_a_loaded_bf16_encoder_embeds_questions_too():
+    """On bf16 a lone question runs on the batched encoder once it is loaded (faster than
+    numpy's float32), so its vector is the one `embed` gives, not numpy's."""
+    bf16 = Embedder(precision="bf16")
+    question = TEXTS[0]
+    assert not np.array_equal(bf16.embed_cached([question]), bf16.embed([question]))  # numpy's, before
+    bf16.forget_cached()
+    assert np.array_equal(bf16.embed_cached([question]), bf16.embed([question]))
+
+
+def test_one_core_is_the_calling_threads_alone():
+    """A question's forward pass on one core leaves the other threads' torch (an ingest
+    beside it) on theirs, and the thread gets its own count back."""
+    import torch
+
+    threads = torch.get_num_threads()
+    inside, release = threading.Event(), threading.Event()
+    seen = []
+
+    def question():
+        with _one_core():
+            seen.append(torch.get_num_threads())
+            inside.set()
+            release.wait(30)
+        seen.append(torch.get_num_threads())
+
+    worker = threading.Thread(target=question)
+    worker.start()
+    assert inside.wait(30)
+    assert torch.get_num_threads() == threads  # this thread, while the other holds one core
+    release.set()
+    worker.join()
+    assert seen == [1, torch.get_num_threads()]
 
 
 @pytest.mark.parametrize("setting, flags, precision", [

@@ -33,7 +33,8 @@ DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 RECENT_VECTORS = 20_000
 
 
-# Texts of at most this many tokens in all (with [CLS] and [SEP]) are embedded on numpy.
+# In float32, texts of at most this many tokens in all (with [CLS] and [SEP]) are embedded on
+# numpy even once the batched encoder is loaded (`Embedder._embed_few`).
 FEW_TOKENS = 64
 # Sentence vectors are kept as float16: a chunk's ~7 take 5.4 KB instead of 10.8, and a
 # similarity moves by < 1e-3.
@@ -65,8 +66,8 @@ class Embedder:
 
     On a CPU, a mean-pooled BERT (the packaged MiniLM is one) runs on the torch-only
     `BertEncoder` for batches, and on numpy alone (`index.vectors.numpy_bert`) for a few short texts, a
-    question above all. Both are kept for starting fast, not for running fast: a fresh
-    process embedded its first question in 1.4 s through torch against 5.75 s through
+    question above all, until the batched encoder is loaded (`_embed_few`). Both are kept for
+    starting fast, not for running fast: a fresh process embedded its first question in 1.4 s through torch against 5.75 s through
     sentence-transformers (4.1x; no transformers import), and numpy spares it torch's 1.6 s
     import too; warm, the torch encoder is within 10% of sentence-transformers' float32
     paths, torch.compile included (bench/encoders.py, bench/results/encoders.json). Other
@@ -80,8 +81,7 @@ class Embedder:
 
     def __init__(self, model_path: str | None = None, precision: str = "auto"):
         self.path = Path(model_path or default_model_path())
-        # Of batches (chunks, and many sentences at once): a few short texts run on numpy in
-        # float32, as fast as torch in bf16 for a 16-token question (10 ms; bench/encoders.py).
+        # Of the batched encoder (chunks, many sentences at once, and questions once it is loaded).
         self.precision = resolve_precision(precision, cpu_flags())
         if not self.path.is_dir():
             raise EmbeddingModelError(f"embedding model folder not found: {self.path}")
@@ -234,14 +234,19 @@ class Embedder:
         return np.stack([vectors[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
 
     def _embed_few(self, texts: list[str]) -> np.ndarray:
-        """On numpy: a question's worth of tokens (one core, 10 ms for a 16-token question,
-        as torch on one core), and any few texts while the batched encoder is not loaded, so
-        a cold `rag ask` never waits 1.6 s for torch's import to embed three sentences (~45
-        ms on numpy). Otherwise on the batched encoder, which uses both cores."""
+        """On numpy while the batched encoder is not loaded, so a cold `rag ask` never
+        waits 1.6 s for torch's import to embed three sentences (~45 ms on numpy). Loaded
+        (`warm`: the web chat and a Python `ask()` load it first; a long sentence list on
+        demand), it embeds them: in bf16 a lone question on one core took 5.6 ms against
+        numpy's 8.4 (p50, 100 bench questions, idle cores; 6.7 against 9.2 at 100k chunks
+        beside the keyword search: bench/retrieval_parts.py --serving). In float32 torch is no faster than
+        numpy for a question's worth of tokens (10 ms both), so those stay on numpy's one
+        thread and larger sets go to the batched encoder's two."""
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
         batched_loaded = "embed" in vars(self)  # the cached_property has run
-        if self._few and (not batched_loaded or sum(self._few.token_counts(texts)) <= FEW_TOKENS):
+        if self._few and (not batched_loaded or (self.precision == "float32"
+                                                 and sum(self._few.token_counts(texts)) <= FEW_TOKENS)):
             return self._few.encode(texts)
         return self.embed(texts)
 

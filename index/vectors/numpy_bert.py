@@ -3,8 +3,10 @@ numpy for short texts.
 
 A question is embedded before anything else can happen, and a cold `rag ask` paid 1.6 s
 of it importing torch (cProfile). One short text's forward pass is a few small matrix
-products: numpy does it as fast as torch on one core (10 ms for a 16-token question, both),
-so questions, claims and the odd unstored sentence never import torch. Batches (ingest) run
+products: numpy does it as fast as torch in float32 on one core (10 ms for a 16-token
+question, both), so questions, claims and the odd unstored sentence never import torch.
+Where torch is loaded anyway and runs bf16, it embeds them instead (index/vectors/embedder.py:
+faster there). Batches (ingest) run
 on torch (index/vectors/torch_bert.py): padded batches, fused attention and both cores. Both compute the
 same thing from the same files; tests/test_embedding.py holds them to float precision.
 """
@@ -42,7 +44,7 @@ class UnsupportedModel(Exception):
 class BertFolder:
     """A supported model folder's shape, tokenizer and weights: what both encoders start
     from. Both share one reading of the folder (`_read_folder`), so a process that runs both
-    (a serving one: questions on numpy, batches on torch) holds the weights and the parsed
+    (a serving one: the first questions on numpy, batches on torch) holds the weights and the parsed
     tokenizer.json once: a process that had embedded with both went from 422 to 369 MB
     resident (VmRSS)."""
 

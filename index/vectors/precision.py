@@ -5,7 +5,8 @@ float32 on idle cores (bench/encoders.py, bench/results/encoders.json); the enco
 whole forward pass in bf16 instead (index/vectors/torch_bert.py: faster than autocast on busy
 cores), vectors at cosine >= 0.99994 to the float32 ones, and ClapNQ retrieval and answers
 moved by less than issue 28's bounds (bench/results/precision-clapnq.json). Questions are
-embedded on numpy in float32 either way. Without those instructions bf16 is emulated and
+embedded on numpy in float32 until a process loads the batched encoder, then on it
+(index/vectors/embedder.py's `_embed_few`; bench/results/question-precision.json). Without those instructions bf16 is emulated and
 slower, so `auto` stays in float32 there.
 """
 

@@ -12,6 +12,7 @@ texts run on numpy (index/vectors/numpy_bert.py).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,11 @@ from index.vectors.numpy_bert import BertFolder, is_dense
 # On 2 cores, 1024 (four 256-token chunks) was fastest for chunks, and within 10% of the
 # best for sentences.
 BATCH_TOKENS = 1024
+# A forward pass of at most this many tokens (a question; FEW_TOKENS in embedder.py) runs on
+# the calling thread's one core, leaving the other to the keyword search beside it: at 100k
+# chunks, a question embedded on both cores took 12.9 ms p50 against 6.8 on one, and the
+# keyword search 11.1 against 8.6 (bench/retrieval_parts.py --serving).
+ONE_CORE_TOKENS = 64
 
 
 class BertEncoder(BertFolder):
@@ -55,14 +61,16 @@ class BertEncoder(BertFolder):
         token_ids = [e.ids for e in encodings]
         vectors = np.zeros((len(texts), self.dimension), np.float32)
         pooled = [np.zeros((len(s), self.dimension), np.float32) for s in spans]
-        for batch in _batches(sorted(range(len(texts)), key=lambda i: len(token_ids[i])), token_ids):
-            hidden, mask = self._forward([token_ids[i] for i in batch])
-            hidden = hidden.float()  # a no-op in float32
-            with torch.inference_mode():
-                vectors[batch] = _mean_pool(hidden, mask).numpy()
-            for n, i in enumerate(batch):
-                if spans[i]:
-                    pooled[i] = _pool_spans(hidden[n], encodings[i], spans[i])
+        small = sum(map(len, token_ids)) <= ONE_CORE_TOKENS
+        with _one_core() if small else contextlib.nullcontext():
+            for batch in _batches(sorted(range(len(texts)), key=lambda i: len(token_ids[i])), token_ids):
+                hidden, mask = self._forward([token_ids[i] for i in batch])
+                hidden = hidden.float()  # a no-op in float32
+                with torch.inference_mode():
+                    vectors[batch] = _mean_pool(hidden, mask).numpy()
+                for n, i in enumerate(batch):
+                    if spans[i]:
+                        pooled[i] = _pool_spans(hidden[n], encodings[i], spans[i])
         return vectors, pooled
 
     def _forward(self, rows: list[list[int]]):
@@ -97,6 +105,18 @@ class BertEncoder(BertFolder):
 
     def _norm(self, x, name: str):
         return F.layer_norm(x, x.shape[-1:], self.weights[name + ".weight"], self.weights[name + ".bias"], self.eps)
+
+
+@contextlib.contextmanager
+def _one_core():
+    """torch on one thread for the calling thread alone: its OpenMP and MKL thread counts
+    are the calling thread's (tests/test_embedding.py checks that another thread keeps its own)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _mean_pool(hidden, mask):
