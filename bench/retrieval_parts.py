@@ -45,9 +45,13 @@ def timing(function, spent: list[float]):
     return timed
 
 
-def instrumented(home: Path) -> tuple[Pipeline, dict[str, list[float]]]:
-    """A pipeline on the index at `home` whose retrieval parts record their times."""
-    pipeline = Pipeline(Settings(home=home, answerer="extractive"))
+def instrumented(home: Path, serving: bool = False) -> tuple[Pipeline, dict[str, list[float]]]:
+    """A pipeline on the index at `home` whose retrieval parts record their times: `rag
+    ask`'s, or with `serving` the web chat's (its models loaded first, as it loads them)."""
+    settings = Settings(home=home, answerer="extractive")
+    pipeline = Pipeline(settings.serving() if serving else settings)
+    if serving:
+        pipeline.warm_models()
     pipeline.retriever().passages("Which questions warm up the model and open the index?")
     owners = {"embedder": pipeline.embedder, "index": pipeline.index}
     spent: dict[str, list[float]] = {}
@@ -72,8 +76,8 @@ def question_parts(pipeline: Pipeline, spent: dict[str, list[float]], question: 
     return parts, passages
 
 
-def measure(home: Path, questions: list[str]) -> dict:
-    pipeline, spent = instrumented(home)
+def measure(home: Path, questions: list[str], serving: bool = False) -> dict:
+    pipeline, spent = instrumented(home, serving)
     per_question: dict[str, list[float]] = defaultdict(list)
     for question in questions:
         for part, value in question_parts(pipeline, spent, question)[0].items():
@@ -86,9 +90,10 @@ def measure(home: Path, questions: list[str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--home", type=Path, required=True, help="an index built by bench/run.py's scaled_index")
+    parser.add_argument("--serving", action="store_true", help="the web chat's process: its models loaded first")
     args = parser.parse_args()
     questions = bench_questions()
-    print(json.dumps(measure(args.home, questions), indent=1))
+    print(json.dumps(measure(args.home, questions, args.serving), indent=1))
 
 
 if __name__ == "__main__":

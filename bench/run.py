@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from index import IndexConfig, check_index, ingest, open_index  # noqa: E402
 from index.catalog import NewChunk  # noqa: E402
 from index.chunking import sentence_spans  # noqa: E402
-from index.vectors.embedder import SENTENCE_DTYPE, SentenceVectors, load_embedder  # noqa: E402
+from index.vectors.embedder import SENTENCE_DTYPE, SentenceVectors, _embedder, load_embedder  # noqa: E402
 from index.formats import Document, document_version  # noqa: E402
 from index.store import writing  # noqa: E402
 from rag import Pipeline, Settings  # noqa: E402
@@ -245,9 +245,13 @@ def query_figures(home: Path, questions: list[str], precision: str = "auto", ser
     or with `serving` the web chat's and a Python `ask()`'s (Settings.serving, the models
     loaded first as they load them)."""
     settings = Settings(home=home, answerer="extractive", embed_precision=precision)
+    if not serving:
+        # A fresh model, as in a `rag ask` or `rag eval` process: questions on numpy until
+        # something loads the batched encoder, which an earlier serving run here had done.
+        _embedder.cache_clear()
     pipeline = Pipeline(settings.serving() if serving else settings)
     if serving:
-        pipeline.warm_models()
+        pipeline.warm_models()  # on a bf16 CPU the batched encoder then embeds the questions too
     pipeline.ask("Which questions warm up the model and open the index?")
     retrieve, answer, again = [], [], []
     for question in questions:
@@ -434,6 +438,11 @@ TARGETS = [
     ("retrieval p50 at 10k (ms)", ("scale", "10000", "retrieval", "p50_ms"), "<", 25),
     ("retrieval p50 at 100k (ms)", ("scale", "100000", "retrieval", "p50_ms"), "<", 20),
     ("retrieval p95 at 100k (ms)", ("scale", "100000", "retrieval", "p95_ms"), "<", 30),
+    # The web chat's process has torch loaded: questions embedded on it, in bf16 where native.
+    ("retrieval in the web chat or `ask()`, p50 at 100k (ms)", ("scale", "100000", "web_chat_retrieval", "p50_ms"),
+     "<", 20),
+    ("retrieval in the web chat or `ask()`, p95 at 100k (ms)", ("scale", "100000", "web_chat_retrieval", "p95_ms"),
+     "<", 30),
     # The web chat and a Python `ask()` read on torch (bf16 where native; Settings.serving);
     # `rag ask` and `rag eval` on numpy, whose figures are the text lines below the table.
     ("extractive ask in the web chat or `ask()`, new question, p50 at 10k (ms)",
@@ -492,7 +501,8 @@ def table(results: dict) -> str:
                 f"{ingest_.get('langchain_tutorial_chars_per_s')} ({ingest_.get('documents')} ClapNQ passages, "
                 f"{ingest_.get('source_chars')} chars).")
     for size, figures in results.get("scale", {}).items():
-        rows.append(f"At {size} chunks: retrieval {figures['retrieval']}, extractive ask on the numpy reader "
+        rows.append(f"At {size} chunks: retrieval {figures['retrieval']} (in the web chat "
+                    f"{figures.get('web_chat_retrieval')}), extractive ask on the numpy reader "
                     f"{figures['extractive_ask']}, asked again {figures['extractive_ask_again']}"
                     + (f", recall@10 {figures['recall_at_10']}" if "recall_at_10" in figures else "")
                     + (f", serving RSS {figures['serving_rss_mb']} MB" if "serving_rss_mb" in figures else "")
@@ -548,7 +558,8 @@ def main() -> None:
             home = folder / f"scale-{size}"
             scaled_index(home, chunks, vectors, sentences, size)
             figures = {"disk": disk_figures(home, size), **query_figures(home, questions)}
-            figures["web_chat_ask"] = query_figures(home, questions, serving=True)["extractive_ask"]
+            web_chat = query_figures(home, questions, serving=True)
+            figures["web_chat_retrieval"], figures["web_chat_ask"] = web_chat["retrieval"], web_chat["extractive_ask"]
             figures["keyword"] = keyword_figures(home, questions)
             figures["refresh_ms"] = refresh_ms(home)
             if size == 100_000:
