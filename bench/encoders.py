@@ -51,7 +51,7 @@ import torch  # noqa: E402
 from tokenizers import Tokenizer  # noqa: E402
 
 from index.vectors.embedder import default_model_path  # noqa: E402
-from index.vectors.torch_bert import BertEncoder  # noqa: E402
+from index.vectors.torch_bert import BertEncoder, one_core  # noqa: E402
 
 CLAPNQ = ROOT.parent / "shared" / "eval" / "clapnq"
 OUT = ROOT / "bench" / "results" / "encoders.json"
@@ -156,16 +156,6 @@ def one_core_if_short(texts):
     """BertEncoder's rule (index/vectors/torch_bert.py): a small forward pass (a question) runs on one core."""
     short = len(texts) == 1 and len(texts[0].split()) <= 40
     return one_core() if short else contextlib.nullcontext()
-
-
-@contextlib.contextmanager
-def one_core():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def bf16_autocast():

@@ -15,7 +15,7 @@ import pytest
 from index.vectors.numpy_bert import NumpyBertEncoder, UnsupportedModel
 from index.vectors.embedder import Embedder, default_model_path, load_embedder
 from index.vectors.precision import resolve_precision
-from index.vectors.torch_bert import BertEncoder, _one_core
+from index.vectors.torch_bert import BertEncoder, one_core
 
 TEXTS = [
     "Who founded DeepSeek?",
@@ -104,7 +104,7 @@ def test_one_core_is_the_calling_threads_alone():
     seen = []
 
     def question():
-        with _one_core():
+        with one_core():
             seen.append(torch.get_num_threads())
             inside.set()
             release.wait(30)

@@ -62,7 +62,7 @@ class BertEncoder(BertFolder):
         vectors = np.zeros((len(texts), self.dimension), np.float32)
         pooled = [np.zeros((len(s), self.dimension), np.float32) for s in spans]
         small = sum(map(len, token_ids)) <= ONE_CORE_TOKENS
-        with _one_core() if small else contextlib.nullcontext():
+        with one_core() if small else contextlib.nullcontext():
             for batch in _batches(sorted(range(len(texts)), key=lambda i: len(token_ids[i])), token_ids):
                 hidden, mask = self._forward([token_ids[i] for i in batch])
                 hidden = hidden.float()  # a no-op in float32
@@ -108,7 +108,7 @@ class BertEncoder(BertFolder):
 
 
 @contextlib.contextmanager
-def _one_core():
+def one_core():
     """torch on one thread for the calling thread alone: its OpenMP and MKL thread counts
     are the calling thread's (tests/test_embedding.py checks that another thread keeps its own)."""
     before = torch.get_num_threads()
