@@ -45,6 +45,10 @@ FILE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("generated: sitemap", ("sitemap.xml", "sitemap.xml.gz")),
     ("generated: search index", ("searchindex.js", "searchindex.json", "**/search/search_index.json",
                                  "*.lunr*", "lunr-index.json", "search-index.json")),
+    # Sphinx's general index (by letter, and all on one page: 1.7 MB in Python's docs, parsed
+    # only to be refused as a page of links) and its domains' module indexes (py-modindex:
+    # a module's name and one line; its passages were 6 of the docs site's 18 junk ones).
+    ("generated: index page", ("genindex.html", "genindex-*.html", "*-modindex.html")),
     ("lock file", ("*.lock", "package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "go.sum",
                    "packages.lock.json", "bun.lockb")),
 )
@@ -54,6 +58,12 @@ IGNORE_FILES = (".gitignore", ".ragignore")  # in this order: .ragignore's rules
 SEARCH_INDEX_MARKERS = (b"Search.setIndex(", b'"doc_urls"', b'"docs":[{"location"', b'"fieldVectors"',
                         b'"invertedIndex"', b'"documentStore"')
 MARKER_BYTES = 4096
+# Sphinx's search page: a form, and a script that fetches the site's search index, around
+# one sentence of help ("Searching for multiple words only shows matches that contain all
+# words."). Of the Python docs' 531 pages it alone loads searchindex.js, in its <head>; none
+# of PostgreSQL's 1,169 (DocBook) does.
+SEARCH_PAGE_MARKER = b'src="searchindex.js"'
+HTML_SUFFIXES = frozenset({".html", ".htm"})
 # Machine-written code and data: more than half of the first 64 KB on lines over 1,000
 # characters. Measured on 28,300 real code and config files (/usr/share/doc, /usr/lib/python3,
 # this project's venv): it caught 572 of 1,091 .js (built bundles), 56 of 161 .css and 44 of
@@ -164,15 +174,19 @@ def default_reason(relative: str, is_folder: bool) -> str | None:
 
 
 def content_reason(path: Path) -> str | None:
-    """Why a code or config file is no document by what it holds (a search index, minified
-    or machine-written lines), or None; other types are not read here."""
-    if path.suffix.lower() not in SNIFFED_SUFFIXES:
+    """Why a code or config file (a search index, minified or machine-written lines) or an
+    HTML page (a site's search page) is no document by what it holds, or None; other types
+    are not read here."""
+    suffix = path.suffix.lower()
+    if suffix not in SNIFFED_SUFFIXES and suffix not in HTML_SUFFIXES:
         return None
     try:
         with open(path, "rb") as handle:
-            head = handle.read(SAMPLE_BYTES)
+            head = handle.read(MARKER_BYTES if suffix in HTML_SUFFIXES else SAMPLE_BYTES)
     except OSError:
         return None  # the loader says why it cannot be read
+    if suffix in HTML_SUFFIXES:
+        return "generated: search page" if SEARCH_PAGE_MARKER in head else None
     if any(marker in head[:MARKER_BYTES] for marker in SEARCH_INDEX_MARKERS):
         return "generated: search index"
     long_bytes = sum(len(line) + 1 for line in head.split(b"\n") if len(line) > LONG_LINE)

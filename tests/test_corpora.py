@@ -3,9 +3,9 @@
 The corpora come from Debian packages that `make test` installs (python3-doc, postgresql-doc-15,
 python3-pip); a test is skipped, saying which package, only when its folder is missing.
 
-The Python docs' generated pages of links (genindex*.html, py-modindex.html, contents.html,
-search.html) are neither required nor refused here: the HTML loader refuses them at load time (NotADocument), so
-discovery may keep them. MkDocs' 404.html is treated the same way.
+The Python docs' contents.html, a page of links, is neither required nor refused here: the HTML
+loader refuses it at load time (NotADocument), so discovery may keep it (Sphinx's genindex*.html,
+py-modindex.html and search.html discovery skips). MkDocs' 404.html is treated the same way.
 """
 
 from __future__ import annotations

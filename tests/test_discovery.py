@@ -59,11 +59,24 @@ def test_sphinx_like_folder_keeps_only_the_page(tmp_path):
                                         "_sources": "Sphinx copies of page sources"}
 
 
+def test_a_page_named_search_without_the_search_index_is_read(tmp_path):
+    """Sphinx's search page is told by the script it loads, not by its name."""
+    write(tmp_path, {"search.html": f"<html><body><h1>Searching the archive</h1><p>{PROSE}</p></body></html>"})
+    found = discover([str(tmp_path)])
+    assert kept(found) == [str(tmp_path / "search.html")]
+    assert found.skipped == []
+
+
 @pytest.mark.parametrize("name, text, reason", [
     ("pages.js", 'var index = {"docs":[{"location":"a.html","text":"Marmots whistle"}]};', "generated: search index"),
     ("bundle.js", "var a=1;" * 500 + "\n", "generated: machine-length lines"),
     ("app.min.js", "var a = 1;\n", "generated: minified"),
     ("app.js.map", '{"version":3}', "generated: source map"),
+    ("genindex-A.html", "<html><body><p>abs() (built-in function)</p></body></html>", "generated: index page"),
+    ("py-modindex.html", "<html><body><p>abc: Abstract base classes</p></body></html>", "generated: index page"),
+    ("search.html", '<html><head><script src="searchindex.js" defer></script></head>'
+                    "<body><p>Searching for multiple words only shows matches that contain all words.</p></body></html>",
+     "generated: search page"),
     ("poetry.lock", "[[package]]\n", "lock file"),
     ("theme.css", "p { color: red }\n", "asset: stylesheet"),
     ("font.woff2", "wOF2", "asset: font"),

@@ -247,7 +247,7 @@ def test_ingest_reports_how_a_page_was_read(tmp_path, rag_home):
 def test_a_page_that_becomes_a_page_of_links_is_skipped_and_removed(tmp_path, rag_home):
     """Ingest lists a NotADocument file as skipped with the loader's reason, not as a
     failure, and removes it when it was indexed before."""
-    page = tmp_path / "docs" / "genindex.html"
+    page = tmp_path / "docs" / "contents.html"
     page.parent.mkdir()
     page.write_text("<html><body><main><h1>Index</h1><p>The glacier retreated forty metres.</p></main></body></html>")
     first = ingest([tmp_path / "docs"], IndexConfig(rag_home))
