@@ -37,7 +37,7 @@ def compared(gold_paths: list[str], home: Path) -> dict:
                 pipeline.embedder.warm()
                 pipeline.embedder.forget_cached()
             runs[gold.name][name] = {
-                "questions_on": "batched" if "embed" in vars(pipeline.embedder) else "numpy",
+                "questions_on": "batched" if pipeline.embedder.batched_loaded else "numpy",
                 **{part: figures for part, figures in evaluate(gold, pipeline).summary["metrics"].items()
                    if part != "latency_ms"},  # both runs share one process: latencies are not compared
             }

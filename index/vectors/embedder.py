@@ -67,12 +67,12 @@ class Embedder:
     On a CPU, a mean-pooled BERT (the packaged MiniLM is one) runs on the torch-only
     `BertEncoder` for batches, and on numpy alone (`index.vectors.numpy_bert`) for a few short texts, a
     question above all, until the batched encoder is loaded (`_embed_few`). Both are kept for
-    starting fast, not for running fast: a fresh process embedded its first question in 1.4 s through torch against 5.75 s through
-    sentence-transformers (4.1x; no transformers import), and numpy spares it torch's 1.6 s
-    import too; warm, the torch encoder is within 10% of sentence-transformers' float32
-    paths, torch.compile included (bench/encoders.py, bench/results/encoders.json). Other
-    models, and GPUs, use sentence-transformers. Everything loads on first use, so an
-    ingest with nothing new to embed costs no load.
+    starting fast, not for running fast: a fresh process embedded its first question in 1.4 s
+    through torch against 5.75 s through sentence-transformers (4.1x; no transformers
+    import), and numpy spares it torch's 1.6 s import too; warm, the torch encoder is within
+    10% of sentence-transformers' float32 paths, torch.compile included (bench/encoders.py,
+    bench/results/encoders.json). Other models, and GPUs, use sentence-transformers.
+    Everything loads on first use, so an ingest with nothing new to embed costs no load.
     """
 
     # sentence-transformers' batch size: on 2 CPU cores, batches of 8 256-token chunks ran
@@ -239,16 +239,20 @@ class Embedder:
         (`warm`: the web chat and a Python `ask()` load it first; a long sentence list on
         demand), it embeds them: in bf16 a lone question on one core took 5.6 ms against
         numpy's 8.4 (p50, 100 bench questions, idle cores; 6.7 against 9.2 at 100k chunks
-        beside the keyword search: bench/retrieval_parts.py --serving). In float32 torch is no faster than
-        numpy for a question's worth of tokens (10 ms both), so those stay on numpy's one
-        thread and larger sets go to the batched encoder's two."""
+        beside the keyword search: bench/retrieval_parts.py --serving). In float32 torch is
+        no faster than numpy for a question's worth of tokens (10 ms both), so those stay on
+        numpy's one thread and larger sets go to the batched encoder's two."""
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
-        batched_loaded = "embed" in vars(self)  # the cached_property has run
-        if self._few and (not batched_loaded or (self.precision == "float32"
-                                                 and sum(self._few.token_counts(texts)) <= FEW_TOKENS)):
+        if self._few and (not self.batched_loaded or (self.precision == "float32"
+                                                      and sum(self._few.token_counts(texts)) <= FEW_TOKENS)):
             return self._few.encode(texts)
         return self.embed(texts)
+
+    @property
+    def batched_loaded(self) -> bool:
+        """Whether the batched encoder is loaded (`embed`, a cached property, has run)."""
+        return "embed" in vars(self)
 
 
 def _sentence_span_array(text: str) -> np.ndarray:

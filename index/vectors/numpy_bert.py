@@ -6,9 +6,9 @@ of it importing torch (cProfile). One short text's forward pass is a few small m
 products: numpy does it as fast as torch in float32 on one core (10 ms for a 16-token
 question, both), so questions, claims and the odd unstored sentence never import torch.
 Where torch is loaded anyway and runs bf16, it embeds them instead (index/vectors/embedder.py:
-faster there). Batches (ingest) run
-on torch (index/vectors/torch_bert.py): padded batches, fused attention and both cores. Both compute the
-same thing from the same files; tests/test_embedding.py holds them to float precision.
+faster there). Batches (ingest) run on torch (index/vectors/torch_bert.py): padded batches,
+fused attention and both cores. Both compute the same thing from the same files;
+tests/test_embedding.py holds them to float precision.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ whole forward pass in bf16 instead (index/vectors/torch_bert.py: faster than aut
 cores), vectors at cosine >= 0.99994 to the float32 ones, and ClapNQ retrieval and answers
 moved by less than issue 28's bounds (bench/results/precision-clapnq.json). Questions are
 embedded on numpy in float32 until a process loads the batched encoder, then on it
-(index/vectors/embedder.py's `_embed_few`; bench/results/question-precision.json). Without those instructions bf16 is emulated and
-slower, so `auto` stays in float32 there.
+(index/vectors/embedder.py's `_embed_few`; bench/results/question-precision.json). Without
+those instructions bf16 is emulated and slower, so `auto` stays in float32 there.
 """
 
 from __future__ import annotations
