@@ -19,7 +19,7 @@ from pathspec import GitIgnoreSpec
 from pathspec.patterns.gitignore.base import GitIgnorePatternError
 
 from index.errors import RagError
-from index.formats import CODE_SUFFIXES, CONFIG_SUFFIXES, is_supported
+from index.formats import CODE_SUFFIXES, CONFIG_SUFFIXES, HTML_SUFFIXES, is_supported
 
 # The default skips, as gitignore patterns relative to the root given, each with the reason
 # the report shows. As in a .gitignore, the last matching pattern wins: `.venv/` is
@@ -63,7 +63,6 @@ MARKER_BYTES = 4096
 # words."). Of the Python docs' 531 pages it alone loads searchindex.js, in its <head>; none
 # of PostgreSQL's 1,169 (DocBook) does.
 SEARCH_PAGE_MARKER = b'src="searchindex.js"'
-HTML_SUFFIXES = frozenset({".html", ".htm"})
 # Machine-written code and data: more than half of the first 64 KB on lines over 1,000
 # characters. Measured on 28,300 real code and config files (/usr/share/doc, /usr/lib/python3,
 # this project's venv): it caught 572 of 1,091 .js (built bundles), 56 of 161 .css and 44 of
@@ -178,14 +177,15 @@ def content_reason(path: Path) -> str | None:
     HTML page (a site's search page) is no document by what it holds, or None; other types
     are not read here."""
     suffix = path.suffix.lower()
-    if suffix not in SNIFFED_SUFFIXES and suffix not in HTML_SUFFIXES:
+    page = suffix in HTML_SUFFIXES
+    if not page and suffix not in SNIFFED_SUFFIXES:
         return None
     try:
         with open(path, "rb") as handle:
-            head = handle.read(MARKER_BYTES if suffix in HTML_SUFFIXES else SAMPLE_BYTES)
+            head = handle.read(MARKER_BYTES if page else SAMPLE_BYTES)
     except OSError:
         return None  # the loader says why it cannot be read
-    if suffix in HTML_SUFFIXES:
+    if page:
         return "generated: search page" if SEARCH_PAGE_MARKER in head else None
     if any(marker in head[:MARKER_BYTES] for marker in SEARCH_INDEX_MARKERS):
         return "generated: search index"

@@ -27,8 +27,9 @@ from index.formats.base import (
 )
 from index.formats.text import decode_text
 
+HTML_SUFFIXES = (".html", ".htm")
 DOCUMENT_SUFFIXES = (
-    ".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx",
+    ".txt", ".md", ".markdown", *HTML_SUFFIXES, ".pdf", ".docx",
     ".pptx", ".xlsx", ".csv", ".tsv", ".ipynb", ".rst", ".epub",
 )
 # Source code and plain configuration, read as text when a user points at a repository.
@@ -90,7 +91,7 @@ def _lazy(module: str, function: str, *fields: str, decoded: bool = False) -> Re
 
 
 READERS: dict[str, Reader] = {
-    ".txt": _plain, ".md": _markdown, ".markdown": _markdown, ".html": _html, ".htm": _html, ".pdf": _pdf,
+    ".txt": _plain, ".md": _markdown, ".markdown": _markdown, **dict.fromkeys(HTML_SUFFIXES, _html), ".pdf": _pdf,
     ".docx": _lazy("office", "docx_text", "sections"),
     ".pptx": _lazy("office", "slides", "pages"),
     ".xlsx": _lazy("office", "workbook", "pages", "rows"),
